@@ -1,0 +1,91 @@
+# shellcheck shell=bash
+# Helpers shared by the developer/CI scripts. Source it; do not run it.
+#
+#   here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+#   # shellcheck source=scripts/lib.sh
+#   . "$here/lib.sh"
+#
+# Progress goes to stderr as "[tag] ..." lines so that stdout stays usable for
+# values (URLs, tokens). Every failure is a single "[tag] error: ..." line.
+
+LOG_TAG="${LOG_TAG:-$(basename "$0" .sh)}"
+export REPO_ROOT
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '[%s] %s\n' "$LOG_TAG" "$*" >&2; }
+warn() { printf '[%s] WARNING: %s\n' "$LOG_TAG" "$*" >&2; }
+die() {
+	printf '[%s] error: %s\n' "$LOG_TAG" "$*" >&2
+	exit 1
+}
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Is the Debian package's functionality present? Probes the files that the
+# scripts use rather than package names (psql may come from
+# postgresql-client-15 without the `postgresql-client` metapackage; python3
+# may be a non-Debian interpreter that has venv built in).
+pkg_present() {
+	case "$1" in
+	postgresql) compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ;;
+	postgresql-client) compgen -G '/usr/lib/postgresql/*/bin/psql' >/dev/null && command -v pg_isready >/dev/null ;;
+	python3-venv) command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null ;;
+	*) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;
+	esac
+}
+
+# apt_install_missing PKG...: installs from Debian's archive only what is
+# missing; `apt-get update` runs at most once per top-level invocation (the
+# marker is exported to child scripts).
+apt_install_missing() {
+	local missing=() p
+	for p in "$@"; do
+		pkg_present "$p" || missing+=("$p")
+	done
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get here: install them by hand"
+	local sudo=()
+	if ! is_root; then
+		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+			sudo=(sudo -n)
+		else
+			die "missing Debian packages: ${missing[*]} (run: sudo apt-get install -y ${missing[*]})"
+		fi
+	fi
+	if [ -z "${PROVISIONER_APT_UPDATED:-}" ]; then
+		log "apt-get update (missing: ${missing[*]})"
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null >&2 ||
+			die "apt-get update failed"
+		export PROVISIONER_APT_UPDATED=1
+	fi
+	log "apt-get install ${missing[*]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" </dev/null >&2 || die "apt-get install ${missing[*]} failed"
+}
+
+# ensure_swift: puts a Swift toolchain on PATH or fails with one line.
+ensure_swift() {
+	if ! command -v swift >/dev/null; then
+		if [ -x /opt/swift/usr/bin/swift ]; then
+			export PATH="/opt/swift/usr/bin:$PATH"
+		else
+			die "Swift toolchain not found: put 'swift' on PATH or install it under /opt/swift (https://www.swift.org/install/linux/)"
+		fi
+	fi
+	log "using $(swift --version 2>/dev/null | head -n1)"
+}
+
+# Build dependencies and tools every entry point needs (Debian packages).
+# swift-crypto and SwiftNIO vendor their C code, so no -dev libraries here.
+BOOTSTRAP_PACKAGES=(postgresql postgresql-client python3-venv curl)
+
+bootstrap() {
+	ensure_swift
+	apt_install_missing "${BOOTSTRAP_PACKAGES[@]}"
+}
+
+# new_encryption_key ID -> "ID:base64(32 random bytes)"
+new_encryption_key() {
+	printf '%s:%s\n' "$1" "$(head -c32 /dev/urandom | base64 -w0)"
+}
