@@ -1,0 +1,134 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "gcal-provisioner",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "provisioner", targets: ["provisioner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+    ],
+    targets: [
+        // The rules of the domain. No I/O: everything here is pure and table-tested.
+        .target(
+            name: "ProvisionerDomain",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources/public_suffix_list.dat")],
+            swiftSettings: swiftSettings
+        ),
+        // PostgreSQL: client set-up, migrator, one store per aggregate, the queue.
+        .target(
+            name: "ProvisionerStore",
+            dependencies: [
+                "ProvisionerDomain",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP: spec-first API generated from the root openapi.yaml.
+        .target(
+            name: "ProvisionerAPI",
+            dependencies: [
+                "ProvisionerDomain",
+                "ProvisionerStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("openapi.yaml")],
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        // The verification worker: queue components and the live Google check.
+        .target(
+            name: "ProvisionerWorker",
+            dependencies: [
+                "ProvisionerDomain",
+                "ProvisionerStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The executable: argument parsing and wiring only.
+        .executableTarget(
+            name: "provisioner",
+            dependencies: [
+                "ProvisionerAPI",
+                "ProvisionerStore",
+                "ProvisionerWorker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ProvisionerTestSupport",
+            dependencies: [
+                "ProvisionerStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/ProvisionerTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProvisionerDomainTests",
+            dependencies: ["ProvisionerDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProvisionerStoreTests",
+            dependencies: ["ProvisionerStore", "ProvisionerTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProvisionerAPITests",
+            dependencies: [
+                "ProvisionerAPI", "ProvisionerTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProvisionerCommandTests",
+            dependencies: ["provisioner"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProvisionerWorkerTests",
+            dependencies: [
+                "ProvisionerWorker", "ProvisionerTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

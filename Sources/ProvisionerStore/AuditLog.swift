@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProvisionerDomain
+
+/// Who did something: the token, its role and its name (never the token itself).
+public struct Actor: Sendable, Equatable {
+    public let tokenID: UUID?
+    public let role: Role?
+    public let name: String?
+
+    public init(tokenID: UUID?, role: Role?, name: String?) {
+        self.tokenID = tokenID
+        self.role = role
+        self.name = name
+    }
+
+    public static let anonymous = Actor(tokenID: nil, role: nil, name: nil)
+}
+
+/// One row of the audit log, written in the same transaction as the change it records.
+public struct AuditEntry: Sendable {
+    public var actor: Actor
+    public var tenantID: UUID?
+    public var tenantSlug: String?
+    public var action: String
+    public var target: String?
+    /// `success`, or why the attempt was denied (`unauthenticated`, `forbidden`, `not_found`, ...).
+    public var result: String
+    public var requestID: String?
+    public var sourceAddress: String?
+
+    public init(
+        actor: Actor, tenantID: UUID? = nil, tenantSlug: String? = nil, action: String, target: String? = nil,
+        result: String = "success", requestID: String?, sourceAddress: String?
+    ) {
+        self.actor = actor
+        self.tenantID = tenantID
+        self.tenantSlug = tenantSlug
+        self.action = action
+        self.target = target
+        self.result = result
+        self.requestID = requestID
+        self.sourceAddress = sourceAddress
+    }
+}
+
+public struct AuditEvent: Sendable, Equatable {
+    public let id: Int64
+    public let at: Date
+    public let actor: Actor
+    public let tenantSlug: String?
+    public let action: String
+    public let target: String?
+    public let result: String
+    public let requestID: String?
+}
+
+/// The append-only audit log.
+public protocol AuditStore: Sendable {
+    /// Records a denied attempt on its own (there is no change to join).
+    func recordDenial(_ entry: AuditEntry) async throws
+    /// Newest first, keyset-paginated by id.
+    func list(tenantSlug: String?, action: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEvent]
+}
+
+public struct PostgresAuditStore: AuditStore {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func recordDenial(_ entry: AuditEntry) async throws {
+        try await database.transaction(.allTenants) { connection in
+            try await Self.append(entry, on: connection, logger: database.logger)
+        }
+    }
+
+    /// Appends one row on a connection inside the caller's transaction.
+    public static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO audit_events (token_id, actor_role, actor_name, tenant_id, tenant_slug, action, target, result, request_id, source_address)
+            VALUES (\(entry.actor.tokenID), \(entry.actor.role?.rawValue), \(entry.actor.name), \(entry.tenantID), \(entry.tenantSlug),
+                    \(entry.action), \(entry.target), \(entry.result), \(entry.requestID), \(entry.sourceAddress))
+            """,
+            logger: logger
+        )
+    }
+
+    public func list(tenantSlug: String?, action: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEvent] {
+        try await database.transaction(.allTenants) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT id, at, token_id, actor_role, actor_name, tenant_slug, action, target, result, request_id
+                FROM audit_events
+                WHERE (\(tenantSlug)::text IS NULL OR tenant_slug = \(tenantSlug))
+                  AND (\(action)::text IS NULL OR action = \(action))
+                  AND (\(beforeID)::bigint IS NULL OR id < \(beforeID))
+                ORDER BY id DESC
+                LIMIT \(limit)
+                """,
+                logger: database.logger
+            )
+            var events: [AuditEvent] = []
+            for try await (id, at, tokenID, role, name, slug, action, target, result, requestID) in rows.decode(
+                (Int64, Date, UUID?, String?, String?, String?, String, String?, String, String?).self
+            ) {
+                events.append(AuditEvent(
+                    id: id, at: at, actor: Actor(tokenID: tokenID, role: role.flatMap(Role.init(rawValue:)), name: name),
+                    tenantSlug: slug, action: action, target: target, result: result, requestID: requestID
+                ))
+            }
+            return events
+        }
+    }
+}

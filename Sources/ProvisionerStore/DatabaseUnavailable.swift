@@ -1,0 +1,34 @@
+import PostgresNIO
+
+/// The database could not be reached in time. Requests answer 503 with it, never hang.
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public let description = "the database does not answer"
+    public init() {}
+
+    /// For logs: the error's type and, for a database error, its code and message; never
+    /// request data or bind values.
+    public static func safeDescription(of error: any Error) -> String {
+        if let psql = error as? PSQLError {
+            return "PSQLError \(psql.code) \(psql.serverInfo?[.sqlState] ?? "") \(psql.serverInfo?[.message] ?? "")"
+        }
+        return String(reflecting: type(of: error))
+    }
+
+    /// Whether an error means "the database is not there right now" rather than a bug.
+    public static func isUnavailability(_ error: any Error) -> Bool {
+        if error is DatabaseUnavailable || error is DeadlineExceeded { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+             .sslUnsupported, .failedToAddSSLHandler, .queryCancelled:
+            return true
+        case .server:
+            // Class 08: connection exceptions; 57P0x: the server is shutting down or starting;
+            // 53300: too many connections.
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300"
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+
+/// One SQL file of `migrations/`, named `NNNN_name.sql`.
+public struct Migration: Sendable, Equatable {
+    public let version: Int
+    public let name: String
+    public let sql: String
+    /// SHA-256 of the file, so that an applied file edited afterwards is noticed.
+    public let checksum: String
+
+    public init(version: Int, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+        self.checksum = SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Reads every `NNNN_name.sql` of a folder, in version order.
+    public static func load(from directory: String) throws(MigrationError) -> [Migration] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw .folderUnreadable(directory)
+        }
+        var migrations: [Migration] = []
+        for fileName in names.sorted() where fileName.hasSuffix(".sql") {
+            let stem = fileName.dropLast(4)
+            guard let underscore = stem.firstIndex(of: "_"),
+                  stem[..<underscore].count == 4,
+                  let version = Int(stem[..<underscore]), version > 0
+            else { throw .badFileName(fileName) }
+            guard let data = FileManager.default.contents(atPath: directory + "/" + fileName),
+                  let sql = String(data: data, encoding: .utf8)
+            else { throw .fileUnreadable(fileName) }
+            if let previous = migrations.last, previous.version == version {
+                throw .duplicateVersion(version)
+            }
+            migrations.append(Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql))
+        }
+        return migrations
+    }
+}
+
+public enum MigrationError: Error, CustomStringConvertible, Equatable {
+    case folderUnreadable(String)
+    case badFileName(String)
+    case fileUnreadable(String)
+    case duplicateVersion(Int)
+    case editedAfterApply(version: Int, name: String)
+    case unknownApplied(version: Int)
+    case syntax(file: String, reason: String)
+    case failed(file: String, statement: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .folderUnreadable(let path): "cannot read the migrations folder \(path)"
+        case .badFileName(let name): "migration file \(name) is not named NNNN_name.sql"
+        case .fileUnreadable(let name): "cannot read migration file \(name) as UTF-8"
+        case .duplicateVersion(let version): "two migration files have version \(version)"
+        case .editedAfterApply(let version, let name):
+            "migration \(String(format: "%04d", version))_\(name).sql was edited after it was applied; write a new migration instead"
+        case .unknownApplied(let version):
+            "the database has migration \(version) applied, which no file here has; this binary is older than the schema"
+        case .syntax(let file, let reason): "\(file): \(reason)"
+        case .failed(let file, let statement, let reason): "\(file), statement \(statement): \(reason)"
+        }
+    }
+}
+
+/// Applies migrations in order, each in its own transaction, recorded with its checksum.
+///
+/// Several replicas may start at once: a transaction-scoped advisory lock serialises them,
+/// and each re-reads what is applied once it holds the lock, so all but one find nothing
+/// left to do.
+public struct Migrator: Sendable {
+    /// Arbitrary, fixed: the advisory lock key of "provisioner migrations".
+    static let lockKey: Int64 = 0x7072_6F76_6D69_6772
+
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Applies what is missing; returns the versions it applied.
+    @discardableResult
+    public func migrate(_ migrations: [Migration]) async throws -> [Int] {
+        var statementsByVersion: [Int: [String]] = [:]
+        for migration in migrations {
+            do {
+                statementsByVersion[migration.version] = try SQLScriptSplitter.statements(in: migration.sql)
+            } catch {
+                throw MigrationError.syntax(file: migration.fileName, reason: error.description)
+            }
+        }
+        try await client.transaction(logger: logger) { connection in
+            // Under the lock too: two CREATE TABLE IF NOT EXISTS at once can still collide.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    checksum text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                logger: logger
+            )
+        }
+        var applied: [Int] = []
+        for migration in migrations {
+            let didApply = try await client.transaction(logger: logger) { connection in
+                // Held until this transaction ends; replicas wait here one after another.
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+                let recorded = try await Self.applied(on: connection, logger: logger)
+                if let checksum = recorded[migration.version] {
+                    guard checksum == migration.checksum else {
+                        throw MigrationError.editedAfterApply(version: migration.version, name: migration.name)
+                    }
+                    return false
+                }
+                for (number, statement) in (statementsByVersion[migration.version] ?? []).enumerated() {
+                    do {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    } catch let error as PSQLError {
+                        throw MigrationError.failed(
+                            file: migration.fileName,
+                            statement: number + 1,
+                            reason: error.serverInfo?[.message] ?? String(describing: error.code)
+                        )
+                    }
+                }
+                try await connection.query(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))",
+                    logger: logger
+                )
+                return true
+            }
+            if didApply {
+                logger.info("applied migration", metadata: ["migration": "\(migration.fileName)"])
+                applied.append(migration.version)
+            }
+        }
+        // Refuse a database that is ahead of, or differs from, these files.
+        let recorded = try await client.withConnection { try await Self.applied(on: $0, logger: logger) }
+        let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+        for (version, checksum) in recorded.sorted(by: { $0.key < $1.key }) {
+            guard let migration = known[version] else { throw MigrationError.unknownApplied(version: version) }
+            if migration.checksum != checksum {
+                throw MigrationError.editedAfterApply(version: version, name: migration.name)
+            }
+        }
+        return applied
+    }
+
+    /// Versions and checksums recorded in the database.
+    static func applied(on connection: PostgresConnection, logger: Logger) async throws -> [Int: String] {
+        var recorded: [Int: String] = [:]
+        let rows = try await connection.query("SELECT version, checksum FROM schema_migrations", logger: logger)
+        for try await (version, checksum) in rows.decode((Int, String).self) {
+            recorded[version] = checksum
+        }
+        return recorded
+    }
+}
+
+extension Migration {
+    var fileName: String { String(format: "%04d", version) + "_" + name + ".sql" }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProvisionerDomain
+
+public struct TenantRecord: Sendable, Equatable {
+    public let id: UUID
+    public let slug: String
+    public let displayName: String
+    public let suspended: Bool
+    public let state: TenantState
+    public let currentURISetVersion: Int?
+    public let activeCredentialID: UUID?
+    public let latestCredentialState: CredentialState?
+    public let latestCredentialUploadedAt: Date?
+    public let calendarSyncEnabled: Bool
+    public let calendarDefaultEventColor: String
+    public let createdAt: Date
+    public let updatedAt: Date
+    public let pageKey: PageKey
+}
+
+public struct TenantFilter: Sendable, Equatable {
+    public var state: TenantState?
+    /// Slug or display name contains this, ignoring case.
+    public var query: String?
+
+    public init(state: TenantState? = nil, query: String? = nil) {
+        self.state = state
+        self.query = query
+    }
+}
+
+public enum TenantStoreError: Error, Equatable {
+    case slugTaken
+}
+
+public protocol TenantStore: Sendable {
+    func create(slug: TenantSlug, displayName: String, audit: AuditEntry) async throws -> TenantRecord
+    func get(slug: String, scope: AccessScope) async throws -> TenantRecord?
+    /// Newest first; `after` is the key of the last row of the previous page.
+    func list(filter: TenantFilter, limit: Int, after: PageKey?) async throws -> [TenantRecord]
+    /// Changes what is given; nil when there is no such tenant.
+    func update(slug: String, displayName: String?, suspended: Bool?, audit: AuditEntry) async throws -> TenantRecord?
+}
+
+public struct PostgresTenantStore: TenantStore {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    static let columns = """
+        id, slug, display_name, suspended, state, current_uri_set_version, active_credential_id, latest_credential_state,
+        latest_credential_uploaded_at, calendar_sync_enabled, calendar_default_event_color, created_at, updated_at,
+        \(PageKey.microsColumn)
+        """
+
+    public func create(slug: TenantSlug, displayName: String, audit: AuditEntry) async throws -> TenantRecord {
+        do {
+            return try await database.transaction(.allTenants) { connection in
+                let rows = try await connection.query(
+                    "INSERT INTO tenants (slug, display_name) VALUES (\(slug.rawValue), \(displayName)) RETURNING \(unescaped: Self.columns)",
+                    logger: database.logger
+                )
+                guard let tenant = try await Self.decode(rows).first else { throw DatabaseUnavailable() }
+                var audit = audit
+                audit.tenantID = tenant.id
+                try await PostgresAuditStore.append(audit, on: connection, logger: database.logger)
+                return tenant
+            }
+        } catch let error as PSQLError where error.sqlState == "23505" {
+            throw TenantStoreError.slugTaken
+        }
+    }
+
+    public func get(slug: String, scope: AccessScope) async throws -> TenantRecord? {
+        try await database.transaction(scope) { connection in
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM tenants WHERE slug = \(slug)",
+                logger: database.logger
+            )
+            return try await Self.decode(rows).first
+        }
+    }
+
+    public func list(filter: TenantFilter, limit: Int, after: PageKey?) async throws -> [TenantRecord] {
+        let pattern = filter.query.map { "%" + Self.escapeLike($0.lowercased()) + "%" }
+        return try await database.transaction(.allTenants) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM tenants
+                WHERE (\(filter.state?.rawValue)::text IS NULL OR state = \(filter.state?.rawValue))
+                  AND (\(pattern)::text IS NULL OR slug LIKE \(pattern) OR lower(display_name) LIKE \(pattern))
+                  AND (\(after?.micros)::bigint IS NULL
+                       OR (created_at, id) < ('epoch'::timestamptz + \(after?.micros) * interval '1 microsecond', \(after?.id)))
+                ORDER BY created_at DESC, id DESC
+                LIMIT \(limit)
+                """,
+                logger: database.logger
+            )
+            return try await Self.decode(rows)
+        }
+    }
+
+    public func update(slug: String, displayName: String?, suspended: Bool?, audit: AuditEntry) async throws -> TenantRecord? {
+        try await database.transaction(.allTenants) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE tenants SET display_name = coalesce(\(displayName), display_name),
+                                   suspended = coalesce(\(suspended), suspended),
+                                   updated_at = now()
+                WHERE slug = \(slug)
+                RETURNING \(unescaped: Self.columns)
+                """,
+                logger: database.logger
+            )
+            guard let tenant = try await Self.decode(rows).first else { return nil }
+            var audit = audit
+            audit.tenantID = tenant.id
+            try await PostgresAuditStore.append(audit, on: connection, logger: database.logger)
+            return tenant
+        }
+    }
+
+    /// `%`, `_` and `\` in a search are literal characters, not patterns.
+    static func escapeLike(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [TenantRecord] {
+        var tenants: [TenantRecord] = []
+        for try await (id, slug, displayName, suspended, state, version, active, latestState, latestAt, syncEnabled, color, createdAt, updatedAt, micros)
+            in rows.decode((UUID, String, String, Bool, String, Int?, UUID?, String?, Date?, Bool, String, Date, Date, Int64).self)
+        {
+            tenants.append(TenantRecord(
+                id: id, slug: slug, displayName: displayName, suspended: suspended,
+                state: TenantState(rawValue: state) ?? .awaitingURIs,
+                currentURISetVersion: version, activeCredentialID: active,
+                latestCredentialState: latestState.flatMap(CredentialState.init(rawValue:)),
+                latestCredentialUploadedAt: latestAt, calendarSyncEnabled: syncEnabled,
+                calendarDefaultEventColor: color, createdAt: createdAt, updatedAt: updatedAt,
+                pageKey: PageKey(micros: micros, id: id)
+            ))
+        }
+        return tenants
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProvisionerDomain
+
+public struct URISetRecord: Sendable, Equatable {
+    public let tenantID: UUID
+    public let version: Int
+    public let host: String
+    public let customDomain: String?
+    public let javascriptOrigins: [String]
+    public let redirectURIs: [String]
+    public let issuedAt: Date
+    public let issuedBy: String
+    public let supersededAt: Date?
+
+    public var issued: IssuedURISet {
+        IssuedURISet(version: version, host: host, javascriptOrigins: javascriptOrigins, redirectURIs: redirectURIs)
+    }
+}
+
+public enum URISetStoreError: Error, Equatable {
+    case hostInUse
+    case tenantNotFound
+}
+
+public protocol URISetStore: Sendable {
+    /// Issues the next version for the tenant: supersedes the current set and, in the same
+    /// transaction, sends the tenant's newest upload back to verification against it.
+    func issue(tenantSlug: String, uris: IssuedURIs, issuedBy: Actor, audit: AuditEntry) async throws -> URISetRecord
+    func current(tenantID: UUID, scope: AccessScope) async throws -> URISetRecord?
+    /// Newest first; `beforeVersion` is the keyset cursor.
+    func list(tenantID: UUID, scope: AccessScope, limit: Int, beforeVersion: Int?) async throws -> [URISetRecord]
+}
+
+public struct PostgresURISetStore: URISetStore {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    static let columns = "tenant_id, version, host, custom_domain, javascript_origins, redirect_uris, issued_at, issued_by, superseded_at"
+
+    public func issue(tenantSlug: String, uris: IssuedURIs, issuedBy: Actor, audit: AuditEntry) async throws -> URISetRecord {
+        do {
+            return try await database.transaction(.allTenants) { connection in
+                let logger = database.logger
+                // The tenant row lock serialises issuances of one tenant.
+                let tenantRows = try await connection.query(
+                    "SELECT id, coalesce(current_uri_set_version, 0) FROM tenants WHERE slug = \(tenantSlug) FOR UPDATE",
+                    logger: logger
+                )
+                guard let (tenantID, currentVersion) = try await tenantRows.decode((UUID, Int).self).first(where: { _ in true }) else {
+                    throw URISetStoreError.tenantNotFound
+                }
+                let version = currentVersion + 1
+                try await connection.query(
+                    "UPDATE uri_sets SET superseded_at = now() WHERE tenant_id = \(tenantID) AND superseded_at IS NULL",
+                    logger: logger
+                )
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO uri_sets (tenant_id, version, host, custom_domain, javascript_origins, redirect_uris, issued_by, issued_by_token)
+                    VALUES (\(tenantID), \(version), \(uris.host), \(uris.customDomain), \(uris.javascriptOrigins), \(uris.redirectURIs),
+                            \(issuedBy.name ?? "unknown"), \(issuedBy.tokenID))
+                    RETURNING \(unescaped: Self.columns)
+                    """,
+                    logger: logger
+                )
+                guard let record = try await Self.decode(rows).first else { throw DatabaseUnavailable() }
+                // The newest upload goes back to verification against the new set; until it
+                // passes, the tenant has no active credential (it was verified against the old one).
+                try await connection.query(
+                    """
+                    WITH newest AS (
+                        SELECT id FROM credentials WHERE tenant_id = \(tenantID) ORDER BY uploaded_at DESC, id DESC LIMIT 1
+                    ), requeued AS (
+                        UPDATE credentials c
+                        SET state = 'pending', attempts = 0, verification_version = c.verification_version + 1,
+                            next_attempt_at = now(), lease_expires_at = NULL, claimed_by = NULL
+                        FROM newest WHERE c.id = newest.id
+                        RETURNING c.id
+                    )
+                    UPDATE tenants
+                    SET current_uri_set_version = \(version), active_credential_id = NULL, updated_at = now(),
+                        latest_credential_state = CASE WHEN EXISTS (SELECT 1 FROM requeued) THEN 'pending' ELSE latest_credential_state END
+                    WHERE id = \(tenantID)
+                    """,
+                    logger: logger
+                )
+                try await connection.query("SELECT pg_notify('verification_queue', '')", logger: logger)
+                var audit = audit
+                audit.tenantID = tenantID
+                audit.target = "uri_set:\(version)"
+                try await PostgresAuditStore.append(audit, on: connection, logger: logger)
+                return record
+            }
+        } catch let error as PSQLError where error.sqlState == "23505" {
+            throw URISetStoreError.hostInUse
+        }
+    }
+
+    public func current(tenantID: UUID, scope: AccessScope) async throws -> URISetRecord? {
+        try await database.transaction(scope) { connection in
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM uri_sets WHERE tenant_id = \(tenantID) AND superseded_at IS NULL",
+                logger: database.logger
+            )
+            return try await Self.decode(rows).first
+        }
+    }
+
+    public func list(tenantID: UUID, scope: AccessScope, limit: Int, beforeVersion: Int?) async throws -> [URISetRecord] {
+        try await database.transaction(scope) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM uri_sets
+                WHERE tenant_id = \(tenantID) AND (\(beforeVersion)::integer IS NULL OR version < \(beforeVersion))
+                ORDER BY version DESC
+                LIMIT \(limit)
+                """,
+                logger: database.logger
+            )
+            return try await Self.decode(rows)
+        }
+    }
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [URISetRecord] {
+        var records: [URISetRecord] = []
+        for try await (tenantID, version, host, customDomain, origins, redirects, issuedAt, issuedBy, supersededAt) in rows.decode(
+            (UUID, Int, String, String?, [String], [String], Date, String, Date?).self
+        ) {
+            records.append(URISetRecord(
+                tenantID: tenantID, version: version, host: host, customDomain: customDomain, javascriptOrigins: origins,
+                redirectURIs: redirects, issuedAt: issuedAt, issuedBy: issuedBy, supersededAt: supersededAt
+            ))
+        }
+        return records
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProvisionerStore
+
+/// A real PostgreSQL for tests: every test that needs one gets a database of its own, created
+/// from `TEST_DATABASE_URL` (an owner or superuser URL; `make test` sets it), so that suites
+/// run in parallel without seeing each other.
+public enum TestDatabase {
+    public static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    /// The folder of SQL migrations at the root of the checkout.
+    public static let migrationsDirectory: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("migrations").path
+    }()
+
+    public static func serverURL() throws -> DatabaseURL {
+        guard let raw = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] else {
+            throw TestDatabaseError("TEST_DATABASE_URL is not set: run the tests with `make test`")
+        }
+        return try DatabaseURL(parsing: raw)
+    }
+
+    public static func migrations() throws -> [Migration] {
+        try Migration.load(from: migrationsDirectory)
+    }
+
+    /// Creates an empty database, optionally migrated, runs `body` with its URL, drops it.
+    public static func withFreshDatabase<T: Sendable>(
+        migrated: Bool = true,
+        _ body: @Sendable (DatabaseURL) async throws -> T
+    ) async throws -> T {
+        let server = try serverURL()
+        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
+        try await withClient(server, purpose: .owner) { client in
+            try await client.query("CREATE DATABASE \(unescaped: String(name))", logger: logger)
+        }
+        let url = server.with(database: String(name))
+        if migrated {
+            try await withClient(url, purpose: .owner) { client in
+                try await Migrator(client: client, logger: logger).migrate(try migrations())
+            }
+        }
+        do {
+            let result = try await body(url)
+            try? await drop(String(name), on: server)
+            return result
+        } catch {
+            try? await drop(String(name), on: server)
+            throw error
+        }
+    }
+
+    static func drop(_ name: String, on server: DatabaseURL) async throws {
+        try await withClient(server, purpose: .owner) { client in
+            try await client.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger)
+        }
+    }
+
+    /// Runs a client for the duration of `body`.
+    public static func withClient<T: Sendable>(
+        _ url: DatabaseURL,
+        purpose: DatabaseClientFactory.Purpose,
+        _ body: @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = DatabaseClientFactory.makeClient(url: url, purpose: purpose, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+}
+
+public struct TestDatabaseError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
