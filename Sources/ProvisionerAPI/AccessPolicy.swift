@@ -1,0 +1,65 @@
+import ProvisionerDomain
+
+/// Who may call which operation: the contract's role table (section 2), decided here and
+/// nowhere else. `AuthorizationMiddleware` applies it before any handler runs.
+struct AccessRule: Sendable {
+    enum Scope: Sendable {
+        /// No token needed (operations endpoints).
+        case `public`
+        /// Not about one tenant.
+        case global
+        /// The path names a tenant (`{slug}`): a tenant_admin may only reach its own, and any
+        /// other tenant answers 404, exactly as one that does not exist.
+        case tenantPath
+    }
+
+    /// The audit log's name of the action, e.g. `tenant.create`.
+    let action: String
+    let roles: Set<Role>
+    let scope: Scope
+    /// Changes something: written to the audit log when it succeeds.
+    let mutates: Bool
+
+    static func open(_ action: String) -> AccessRule {
+        AccessRule(action: action, roles: [], scope: .public, mutates: false)
+    }
+}
+
+enum AccessPolicy {
+    private static let everyoneButRuntime: Set<Role> = [.support, .dashboard, .tenantAdmin]
+
+    /// Every operation of openapi.yaml, by operationId. An operation missing here is refused
+    /// (500 in development, caught by the authorization matrix test).
+    static let rules: [String: AccessRule] = [
+        "getHealth": .open("health.read"),
+        "getReadiness": .open("readiness.read"),
+        "getMetrics": .open("metrics.read"),
+        "getOpenAPIDocument": .open("openapi.read"),
+
+        "createTenant": AccessRule(action: "tenant.create", roles: [.support], scope: .global, mutates: true),
+        "listTenants": AccessRule(action: "tenant.list", roles: [.support, .dashboard], scope: .global, mutates: false),
+        "getTenant": AccessRule(action: "tenant.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        "updateTenant": AccessRule(action: "tenant.update", roles: [.support], scope: .tenantPath, mutates: true),
+
+        "issueURISet": AccessRule(action: "uri_set.issue", roles: [.support], scope: .tenantPath, mutates: true),
+        "getCurrentURISet": AccessRule(action: "uri_set.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        "listURISets": AccessRule(action: "uri_set.list", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        "getSetupSheet": AccessRule(action: "setup_sheet.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+
+        "uploadCredential": AccessRule(action: "credential.upload", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
+        "listCredentials": AccessRule(action: "credential.list", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        "getCredential": AccessRule(action: "credential.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        "reverifyCredential": AccessRule(action: "credential.reverify", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
+        "getActiveCredential": AccessRule(action: "credential.active.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        "getActiveCredentialSecret": AccessRule(action: "credential.secret_read", roles: [.runtime], scope: .tenantPath, mutates: false),
+
+        "putCalendarSettings": AccessRule(action: "calendar_settings.update", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
+
+        "createToken": AccessRule(action: "token.create", roles: [.support], scope: .global, mutates: true),
+        "listTokens": AccessRule(action: "token.list", roles: [.support], scope: .global, mutates: false),
+        "revokeToken": AccessRule(action: "token.revoke", roles: [.support], scope: .global, mutates: true),
+
+        "getDashboardSummary": AccessRule(action: "dashboard.summary.read", roles: [.support, .dashboard], scope: .global, mutates: false),
+        "listAuditEvents": AccessRule(action: "audit.list", roles: [.support, .dashboard], scope: .global, mutates: false),
+    ]
+}

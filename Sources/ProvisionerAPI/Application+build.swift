@@ -1,0 +1,81 @@
+import Hummingbird
+import Logging
+import OpenAPIRuntime
+import PostgresNIO
+import Prometheus
+import ProvisionerDomain
+import ProvisionerStore
+import ServiceLifecycle
+
+/// What the API needs from its environment; the executable reads it from the process
+/// environment, tests build it directly.
+public struct APIConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Tenants live under `{slug}.{cloudDomain}` unless given a custom domain.
+    public var uriIssuer: URISetIssuer
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, uriIssuer: URISetIssuer) {
+        self.host = host
+        self.port = port
+        self.uriIssuer = uriIssuer
+    }
+}
+
+/// The parts the API is built from, so that tests build the same application with others.
+public struct APIDependencies: Sendable {
+    public var postgres: PostgresClient
+    public var migrations: [Migration]
+    public var metrics: PrometheusCollectorRegistry
+
+    public init(postgres: PostgresClient, migrations: [Migration], metrics: PrometheusCollectorRegistry) {
+        self.postgres = postgres
+        self.migrations = migrations
+        self.metrics = metrics
+    }
+}
+
+/// Builds the HTTP application. The PostgreSQL client is one of its services, so it starts
+/// before the server and stops after it; `services` adds more (the worker, in `provisioner run`).
+public func buildApplication(
+    configuration: APIConfiguration,
+    dependencies: APIDependencies,
+    services: [any Service] = [],
+    logger: Logger
+) throws -> some ApplicationProtocol {
+    let router = try buildRouter(configuration: configuration, dependencies: dependencies, logger: logger)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "provisioner"),
+        services: [dependencies.postgres] + services,
+        logger: logger
+    )
+}
+
+/// Builds the router: middlewares outermost first, then every generated operation.
+public func buildRouter(configuration: APIConfiguration, dependencies: APIDependencies, logger: Logger) throws -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    let routes = RouteTable()
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: HTTPProblemMiddleware(routes: routes))
+    router.add(middleware: MetricsMiddleware())
+
+    let database = Database(client: dependencies.postgres, logger: logger)
+    let tokens = PostgresTokenStore(database: database)
+    let audit = PostgresAuditStore(database: database)
+    let api = ServiceAPI(
+        readiness: ReadinessProbe(client: dependencies.postgres, expectedMigrations: dependencies.migrations, logger: logger),
+        metrics: dependencies.metrics,
+        tenants: PostgresTenantStore(database: database),
+        tokens: tokens,
+        audit: audit,
+        uriSets: PostgresURISetStore(database: database),
+        uriIssuer: configuration.uriIssuer
+    )
+    try api.registerHandlers(
+        on: RecordingTransport(router: router, routes: routes),
+        configuration: .init(dateTranscoder: LenientDateTranscoder()),
+        middlewares: [ProblemMiddleware(), AuthorizationMiddleware(tokens: tokens, audit: audit)]
+    )
+    return router
+}

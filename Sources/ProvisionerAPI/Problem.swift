@@ -1,0 +1,92 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OpenAPIRuntime
+
+/// An RFC 9457 problem answer: the one shape of every error of the service.
+///
+/// Thrown from handlers and middlewares, it is turned into an `application/problem+json`
+/// response by `ProblemMiddleware` (generated operations) or `HTTPProblemMiddleware`
+/// (everything Hummingbird answers itself, such as unknown routes).
+struct Problem: Error, Sendable, Equatable {
+    struct FieldError: Sendable, Equatable, Encodable {
+        let field: String
+        let message: String
+    }
+
+    let status: HTTPResponse.Status
+    /// Stable snake_case code, part of the contract.
+    let code: String
+    /// For a person: what was wrong with this request and, where it helps, what to do.
+    let detail: String
+    var errors: [FieldError] = []
+    var headers: HTTPFields = [:]
+
+    init(_ status: HTTPResponse.Status, code: String, detail: String, errors: [FieldError] = [], headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+    }
+
+    private struct Body: Encodable {
+        let type: String
+        let title: String
+        let status: Int
+        let detail: String
+        let code: String
+        let request_id: String?
+        let errors: [FieldError]?
+    }
+
+    static let mediaType = "application/problem+json"
+
+    func encodedBody(requestID: String?) -> [UInt8] {
+        let body = Body(
+            type: "urn:gcal-provisioner:problem:\(code)",
+            title: status.reasonPhrase.isEmpty ? "Error" : status.reasonPhrase,
+            status: status.code,
+            detail: detail,
+            code: code,
+            request_id: requestID,
+            errors: errors.isEmpty ? nil : errors
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a struct of strings cannot fail.
+        return (try? Array(encoder.encode(body))) ?? Array(#"{"code":"internal_error"}"#.utf8)
+    }
+
+    /// The answer in OpenAPI runtime types, for middlewares of the generated server.
+    func openAPIResponse(requestID: String?) -> (HTTPResponse, HTTPBody) {
+        var fields = headers
+        fields[.contentType] = Self.mediaType
+        return (HTTPResponse(status: status, headerFields: fields), HTTPBody(encodedBody(requestID: requestID)))
+    }
+
+    /// The answer in Hummingbird types.
+    func response(requestID: String?) -> Response {
+        var fields = headers
+        fields[.contentType] = Self.mediaType
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: encodedBody(requestID: requestID))))
+    }
+}
+
+extension Problem {
+    static func internalError() -> Problem {
+        Problem(.internalServerError, code: "internal_error", detail: "Something went wrong on our side. The request id identifies it for the operators.")
+    }
+
+    static func databaseUnavailable() -> Problem {
+        Problem(.serviceUnavailable, code: "service_unavailable", detail: "The database does not answer; try again shortly.", headers: [.retryAfter: "5"])
+    }
+
+    static func notFound(_ detail: String = "There is nothing at this path.") -> Problem {
+        Problem(.notFound, code: "not_found", detail: detail)
+    }
+
+    static func invalidParameter(_ name: String, _ detail: String) -> Problem {
+        Problem(.badRequest, code: "invalid_request", detail: detail, errors: [.init(field: name, message: detail)])
+    }
+}

@@ -1,0 +1,81 @@
+import HTTPTypes
+import OpenAPIRuntime
+import ProvisionerStore
+
+/// Outermost middleware of the generated server: turns every error of an operation into a
+/// problem answer, so that no error escapes as a bare 500 and no error text (which could
+/// carry request data) reaches the caller unvetted.
+struct ProblemMiddleware: ServerMiddleware {
+    func intercept(
+        _ request: HTTPRequest,
+        body: HTTPBody?,
+        metadata: ServerRequestMetadata,
+        operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        do {
+            return try await next(request, body, metadata)
+        } catch {
+            let scope = RequestScope.now
+            let problem = Problem.from(error)
+            if problem.status == .internalServerError {
+                scope.logger.error("operation failed", metadata: [
+                    "operation": "\(operationID)",
+                    "error": "\(Problem.safeDescription(of: error))",
+                ])
+            }
+            return problem.openAPIResponse(requestID: scope.requestID)
+        }
+    }
+}
+
+extension Problem {
+    /// The problem answer for any error thrown below the API.
+    static func from(_ error: any Error) -> Problem {
+        if let problem = error as? Problem { return problem }
+        if let serverError = error as? ServerError {
+            if let problem = serverError.underlyingError as? Problem { return problem }
+            if DatabaseUnavailable.isUnavailability(serverError.underlyingError) { return .databaseUnavailable() }
+            switch serverError.httpStatus {
+            case .unsupportedMediaType:
+                return Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: serverError.causeDescription)
+            case .badRequest:
+                if serverError.underlyingError is DecodingError {
+                    return Problem(.badRequest, code: "invalid_request", detail: decodingDetail(serverError.underlyingError))
+                }
+                return Problem(.badRequest, code: "invalid_request", detail: serverError.causeDescription)
+            case .notAcceptable:
+                return Problem(.notAcceptable, code: "not_acceptable", detail: serverError.causeDescription)
+            default:
+                return .internalError()
+            }
+        }
+        if DatabaseUnavailable.isUnavailability(error) { return .databaseUnavailable() }
+        return .internalError()
+    }
+
+    /// A decoding error says which field is wrong and why, never the value it read.
+    static func decodingDetail(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "The request body is not valid." }
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return keys.isEmpty ? "the body" : "'" + keys.joined(separator: ".") + "'"
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = context.codingPath.isEmpty ? "the body" : path(context)
+            return "\(parent) lacks the required field '\(key.stringValue)'."
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "\(path(context)) has the wrong type: \(context.debugDescription)"
+        case .dataCorrupted(let context):
+            return "\(path(context)) is not valid: \(context.debugDescription)"
+        @unknown default:
+            return "The request body is not valid."
+        }
+    }
+
+    /// For logs: the error's type and, for our own errors, their text; never request data.
+    static func safeDescription(of error: any Error) -> String {
+        DatabaseUnavailable.safeDescription(of: (error as? ServerError)?.underlyingError ?? error)
+    }
+}

@@ -1,0 +1,72 @@
+/// The checks of openapi.yaml that the generated code does not make (patterns, lengths,
+/// ranges): each failure is a 400 `invalid_request` naming the field, before anything changes.
+enum RequestValidation {
+    static func limit(_ value: Int?) throws -> Int {
+        guard let value else { return 50 }
+        guard (1...200).contains(value) else {
+            throw Problem.invalidParameter("limit", "limit must be from 1 to 200 (it was \(value)).")
+        }
+        return value
+    }
+
+    /// 1 to `maxLength` code points, no control characters, no leading or trailing white space.
+    static func name(_ value: String, field: String, maxLength: Int) throws -> String {
+        let scalars = value.unicodeScalars
+        guard (1...maxLength).contains(scalars.count) else {
+            throw Problem.invalid(field, "\(field) must be 1 to \(maxLength) characters long.")
+        }
+        guard !scalars.contains(where: isControl) else {
+            throw Problem.invalid(field, "\(field) must not contain control characters.")
+        }
+        guard let first = scalars.first, let last = scalars.last,
+              !first.properties.isWhitespace, !last.properties.isWhitespace
+        else {
+            throw Problem.invalid(field, "\(field) must not start or end with white space.")
+        }
+        return value
+    }
+
+    /// Free text of a query parameter: at most `maxLength` code points, no control characters.
+    static func searchText(_ value: String?, field: String, maxLength: Int) throws -> String? {
+        guard let value else { return nil }
+        guard value.unicodeScalars.count <= maxLength, !value.unicodeScalars.contains(where: isControl) else {
+            throw Problem.invalidParameter(field, "\(field) must be at most \(maxLength) characters without control characters.")
+        }
+        return value.isEmpty ? nil : value
+    }
+
+    /// `^[a-z][a-z0-9_.]*$`, 1 to 100 characters (audit action names).
+    static func actionName(_ value: String?) throws -> String? {
+        guard let value else { return nil }
+        let bytes = Array(value.utf8)
+        let valid = (1...100).contains(bytes.count) && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
+            && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+        guard valid else { throw Problem.invalidParameter("action", "action must look like tenant.create.") }
+        return value
+    }
+
+    /// A slug in a query parameter must look like one (`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`).
+    static func slugParameter(_ value: String?, field: String) throws -> String? {
+        guard let value else { return nil }
+        guard looksLikeSlug(value) else { throw Problem.invalidParameter(field, "\(field) must be a tenant slug (a DNS label).") }
+        return value
+    }
+
+    static func looksLikeSlug(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        func alnum(_ b: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) }
+        return (3...63).contains(bytes.count) && alnum(bytes.first!) && alnum(bytes.last!)
+            && bytes.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") }
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F
+    }
+}
+
+extension Problem {
+    /// A body field breaks openapi.yaml.
+    static func invalid(_ field: String, _ detail: String) -> Problem {
+        Problem(.badRequest, code: "invalid_request", detail: detail, errors: [.init(field: field, message: detail)])
+    }
+}

@@ -1,0 +1,28 @@
+import Logging
+import Prometheus
+import ProvisionerDomain
+import ProvisionerStore
+
+/// The one implementation of the generated `APIProtocol`, split into one extension file
+/// per resource (`ServiceAPI+Operations.swift`, `ServiceAPI+Tenants.swift`, ...).
+/// Authorization happened before any of its methods runs (`AuthorizationMiddleware`).
+struct ServiceAPI: APIProtocol {
+    let readiness: ReadinessProbe
+    let metrics: PrometheusCollectorRegistry
+    let tenants: any TenantStore
+    let tokens: any TokenStore
+    let audit: any AuditStore
+    let uriSets: any URISetStore
+    let uriIssuer: URISetIssuer
+}
+
+extension ServiceAPI {
+    /// The tenant named by the path as the caller may see it, or the one 404 that never tells
+    /// "exists elsewhere" from "does not exist".
+    func tenant(_ slug: String, for caller: Caller) async throws -> TenantRecord {
+        guard RequestValidation.looksLikeSlug(slug), let tenant = try await tenants.get(slug: slug, scope: caller.scope) else {
+            throw Problem.tenantNotFound(slug)
+        }
+        return tenant
+    }
+}

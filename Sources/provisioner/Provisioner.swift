@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+import Prometheus
+import ProvisionerAPI
+import ProvisionerDomain
+import ProvisionerStore
+import ProvisionerWorker
+import ServiceLifecycle
+
+@main
+struct Provisioner: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provisioner",
+        abstract: "Issues Google OAuth URIs to CRM tenants and verifies their client_secrets.json uploads.",
+        subcommands: [Serve.self, Work.self, Run.self, Migrate.self, TokenCommand.self]
+    )
+}
+
+/// Reads the environment or stops with one line and exit status 2.
+func loadEnvironment(need: ServiceEnvironment.Need) throws -> ServiceEnvironment {
+    do {
+        return try ServiceEnvironment(ProcessInfo.processInfo.environment, need: need)
+    } catch {
+        FileHandle.standardError.write(Data("provisioner: \(error.description)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+/// Logging and metrics are bootstrapped once per process, here, never in library code.
+func bootstrapObservability(_ environment: ServiceEnvironment) -> PrometheusCollectorRegistry {
+    let level = Logger.Level(rawValue: environment.logLevel) ?? .info
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    return registry
+}
+
+func loadMigrations(_ environment: ServiceEnvironment) throws -> [Migration] {
+    do {
+        return try Migration.load(from: environment.migrationsDirectory)
+    } catch {
+        FileHandle.standardError.write(Data("provisioner: \(error.description) (set PROVISIONER_MIGRATIONS_DIR)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API only.")
+
+    func run() async throws {
+        let environment = try loadEnvironment(need: .databaseAndKeys)
+        let registry = bootstrapObservability(environment)
+        let logger = Logger(label: "provisioner.serve")
+        let app = try buildApplication(
+            configuration: APIConfiguration(host: environment.host, port: environment.port, uriIssuer: environment.uriIssuer),
+            dependencies: APIDependencies(
+                postgres: DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger),
+                migrations: try loadMigrations(environment),
+                metrics: registry
+            ),
+            logger: logger
+        )
+        try await app.runService()
+    }
+}
+
+struct Work: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the verification worker only.")
+
+    func run() async throws {
+        let environment = try loadEnvironment(need: .databaseAndKeys)
+        _ = bootstrapObservability(environment)
+        let logger = Logger(label: "provisioner.work")
+        let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 10), logger: logger)
+        let worker = VerificationWorker(postgres: postgres, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: postgres), .init(service: worker)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the API and run the worker in one process.")
+
+    func run() async throws {
+        let environment = try loadEnvironment(need: .databaseAndKeys)
+        let registry = bootstrapObservability(environment)
+        let logger = Logger(label: "provisioner.run")
+        let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger)
+        let app = try buildApplication(
+            configuration: APIConfiguration(host: environment.host, port: environment.port, uriIssuer: environment.uriIssuer),
+            dependencies: APIDependencies(postgres: postgres, migrations: try loadMigrations(environment), metrics: registry),
+            services: [VerificationWorker(postgres: postgres, logger: logger)],
+            logger: logger
+        )
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply migrations/*.sql in order (idempotent, safe to run concurrently).")
+
+    func run() async throws {
+        let environment = try loadEnvironment(need: .database)
+        _ = bootstrapObservability(environment)
+        let logger = Logger(label: "provisioner.migrate")
+        let migrations = try loadMigrations(environment)
+        try await withOwnerClient(environment, logger: logger) { client in
+            do {
+                let applied = try await Migrator(client: client, logger: logger).migrate(migrations)
+                print(applied.isEmpty ? "migrations: nothing to apply" : "migrations: applied \(applied.map(String.init).joined(separator: ", "))")
+            } catch let error as MigrationError {
+                FileHandle.standardError.write(Data("provisioner: \(error.description)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// Runs `body` with a client connected as the role of `DATABASE_URL` itself (not
+/// `provisioner_app`): for commands that own the schema.
+func withOwnerClient<T: Sendable>(
+    _ environment: ServiceEnvironment,
+    logger: Logger,
+    _ body: @escaping @Sendable (PostgresClient) async throws -> T
+) async throws -> T {
+    let client = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .owner, logger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await client.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        do {
+            let result = try await body(client)
+            return result
+        } catch let error as PSQLError where DatabaseUnavailable.isUnavailability(error) {
+            FileHandle.standardError.write(Data("provisioner: cannot reach the database at \(environment.databaseURL.host):\(environment.databaseURL.port)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Runs `body` against the database as `provisioner_app`, like the service itself.
+func withApplicationDatabase<T: Sendable>(
+    _ environment: ServiceEnvironment,
+    logger: Logger,
+    _ body: @escaping @Sendable (Database) async throws -> T
+) async throws -> T {
+    let client = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 2), logger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await client.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        do {
+            return try await body(Database(client: client, logger: logger))
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data("provisioner: \(failure.description)\n".utf8))
+            throw ExitCode(1)
+        } catch is DatabaseUnavailable {
+            FileHandle.standardError.write(Data("provisioner: cannot reach the database at \(environment.databaseURL.host):\(environment.databaseURL.port), or it is not migrated (run provisioner migrate)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

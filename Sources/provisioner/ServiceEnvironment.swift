@@ -1,0 +1,84 @@
+import Foundation
+import ProvisionerDomain
+import ProvisionerStore
+
+/// The configuration of the service, read from the process environment (contract section 3).
+///
+/// Parsed completely before anything starts, so that a missing or malformed value stops the
+/// process with one line naming the variable (exit status 2) instead of a stack trace later.
+struct ServiceEnvironment: Sendable {
+    var databaseURL: DatabaseURL
+    var host: String
+    var port: Int
+    var keyring: EncryptionKeyring?
+    var cloudDomain: String
+    var uriIssuer: URISetIssuer
+    var liveCheck: LiveCheckMode
+    var googleTokenURL: String
+    var logLevel: String
+    var migrationsDirectory: String
+
+    enum LiveCheckMode: String, Sendable { case off, token }
+
+    struct Invalid: Error, CustomStringConvertible, Equatable {
+        let variable: String
+        let reason: String
+        var description: String { "\(variable) \(reason)" }
+    }
+
+    enum Need { case database, databaseAndKeys }
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    init(_ environment: [String: String], need: Need) throws(Invalid) {
+        func value(_ name: String) -> String? {
+            guard let raw = environment[name], !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+            return raw
+        }
+        guard let rawURL = value("DATABASE_URL") else {
+            throw Invalid(variable: "DATABASE_URL", reason: "is required (postgres://user:pass@host:port/db)")
+        }
+        do {
+            databaseURL = try DatabaseURL(parsing: rawURL)
+        } catch {
+            throw Invalid(variable: "DATABASE_URL", reason: error.description)
+        }
+        host = value("PROVISIONER_HOST") ?? "127.0.0.1"
+        let rawPort = value("PROVISIONER_PORT") ?? "8080"
+        guard let port = Int(rawPort), (1...65535).contains(port) else {
+            throw Invalid(variable: "PROVISIONER_PORT", reason: "must be a port number from 1 to 65535")
+        }
+        self.port = port
+        if let rawKeys = value("PROVISIONER_ENCRYPTION_KEYS") {
+            do {
+                keyring = try EncryptionKeyring(parsing: rawKeys)
+            } catch {
+                throw Invalid(variable: "PROVISIONER_ENCRYPTION_KEYS", reason: "\(error)")
+            }
+        } else if need == .databaseAndKeys {
+            throw Invalid(variable: "PROVISIONER_ENCRYPTION_KEYS", reason: "is required (id:base64 of 32 bytes[,id:base64...], the first one is primary)")
+        } else {
+            keyring = nil
+        }
+        cloudDomain = (value("PROVISIONER_CLOUD_DOMAIN") ?? "crm.example.com").lowercased()
+        do {
+            uriIssuer = try URISetIssuer(cloudDomain: cloudDomain)
+        } catch {
+            throw Invalid(variable: "PROVISIONER_CLOUD_DOMAIN", reason: "is not a usable domain: \(error.message(in: .en))")
+        }
+        let rawLive = (value("PROVISIONER_LIVE_CHECK") ?? "off").lowercased()
+        guard let liveCheck = LiveCheckMode(rawValue: rawLive) else {
+            throw Invalid(variable: "PROVISIONER_LIVE_CHECK", reason: "must be off or token")
+        }
+        self.liveCheck = liveCheck
+        googleTokenURL = value("PROVISIONER_GOOGLE_TOKEN_URL") ?? "https://oauth2.googleapis.com/token"
+        guard googleTokenURL.hasPrefix("https://") || googleTokenURL.hasPrefix("http://") else {
+            throw Invalid(variable: "PROVISIONER_GOOGLE_TOKEN_URL", reason: "must be an http(s) URL")
+        }
+        logLevel = (value("LOG_LEVEL") ?? "info").lowercased()
+        guard Self.logLevels.contains(logLevel) else {
+            throw Invalid(variable: "LOG_LEVEL", reason: "must be one of \(Self.logLevels.joined(separator: ", "))")
+        }
+        migrationsDirectory = value("PROVISIONER_MIGRATIONS_DIR") ?? "migrations"
+    }
+}

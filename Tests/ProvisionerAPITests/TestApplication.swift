@@ -1,0 +1,39 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Prometheus
+import ProvisionerDomain
+import ProvisionerStore
+import ProvisionerTestSupport
+@testable import ProvisionerAPI
+
+/// Builds the real application against a fresh, migrated database and runs `body` with a
+/// test client (the application's services, PostgreSQL client included, run meanwhile).
+func withTestApplication<T: Sendable>(
+    migrated: Bool = true,
+    _ body: @Sendable @escaping (any TestClientProtocol, DatabaseURL) async throws -> T
+) async throws -> T {
+    try await TestDatabase.withFreshDatabase(migrated: migrated) { url in
+        let app = try buildApplication(
+            configuration: APIConfiguration(host: "127.0.0.1", port: 0, uriIssuer: try URISetIssuer(cloudDomain: "crm.example.com")),
+            dependencies: APIDependencies(
+                postgres: DatabaseClientFactory.makeClient(url: url, purpose: .application(maximumConnections: 8), logger: TestDatabase.logger),
+                migrations: try TestDatabase.migrations(),
+                metrics: PrometheusCollectorRegistry()
+            ),
+            logger: TestDatabase.logger
+        )
+        return try await app.test(.router) { client in
+            try await body(client, url)
+        }
+    }
+}
+
+extension TestResponse {
+    var json: [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+    }
+
+    var text: String { String(buffer: body) }
+}
