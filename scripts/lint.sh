@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make lint`: shellcheck on every script (installs shellcheck from Debian if
-# missing). yamllint of openapi.yaml and the CI files: later.
+# missing), then the checks of deploy/ (scripts/lint-deploy.sh: yamllint,
+# kubernetes-validate, hadolint, systemd-analyze). yamllint of openapi.yaml and
+# the CI files: later.
 set -euo pipefail
 
 LOG_TAG=lint
@@ -11,6 +13,7 @@ cd "$REPO_ROOT"
 
 apt_install_missing shellcheck
 files=(scripts/*.sh .ci/run)
-log "shellcheck -x ${files[*]}"
-shellcheck -x "${files[@]}"
+shellcheck -x "${files[@]}" || die "shellcheck found problems"
+log "shellcheck: ok (${#files[@]} files)"
+bash "$here/lint-deploy.sh"
 log "lint passed"
