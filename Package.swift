@@ -32,7 +32,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            resources: [.copy("Resources/public_suffix_list.dat")],
+            resources: [.embedInCode("Resources/public_suffix_list.dat")],
             swiftSettings: swiftSettings
         ),
         // PostgreSQL: client set-up, migrator, one store per aggregate, the queue.

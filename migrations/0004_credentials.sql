@@ -28,8 +28,10 @@ CREATE TABLE credentials (
     uri_set_version integer,
     verified_at timestamptz,
     findings jsonb NOT NULL DEFAULT '[]',
-    -- The queue.
+    -- The queue. requested_at: when the current verification was asked for (upload,
+    -- re-verification or a new URI set), for the dashboard's oldest pending age.
     verification_version integer NOT NULL DEFAULT 1,
+    requested_at timestamptz NOT NULL DEFAULT now(),
     attempts integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     lease_expires_at timestamptz,
@@ -40,6 +42,8 @@ CREATE TABLE credentials (
 CREATE INDEX credentials_tenant_newest ON credentials (tenant_id, uploaded_at DESC, id DESC);
 -- The producer's claim: only rows waiting for a worker.
 CREATE INDEX credentials_queue_pending ON credentials (next_attempt_at, id) WHERE state = 'pending';
+-- The dashboard: how many wait, and since when.
+CREATE INDEX credentials_queue_waiting ON credentials (requested_at) WHERE state IN ('pending', 'verifying');
 -- The rescuer: leases that may have expired.
 CREATE INDEX credentials_queue_leased ON credentials (lease_expires_at) WHERE state = 'verifying';
 -- client_id_in_use: is this client the active credential of another tenant?
@@ -53,11 +57,12 @@ ALTER TABLE tenants ADD CONSTRAINT tenants_active_credential FOREIGN KEY (active
 ALTER TABLE tenants ADD CONSTRAINT tenants_latest_credential FOREIGN KEY (latest_credential_id) REFERENCES credentials (id);
 
 GRANT SELECT, INSERT ON credentials TO provisioner_app;
-GRANT UPDATE (state, uri_set_version, verified_at, findings, verification_version, attempts, next_attempt_at,
+GRANT UPDATE (state, uri_set_version, verified_at, findings, verification_version, requested_at, attempts, next_attempt_at,
               lease_expires_at, claimed_by, last_error, sealed_key_id, sealed_file)
     ON credentials TO provisioner_app;
 
 -- Records verdicts for a batch of claimed jobs, in one statement from the worker.
+-- uri_versions[i] = 0 stands for "no URI set" (arrays of the client cannot carry NULLs).
 --
 -- For each job: the verdict is taken only if the row is still `verifying` at the version the
 -- worker claimed (a rescued or re-requested job is left alone). A verified credential becomes
@@ -99,13 +104,13 @@ BEGIN
         END IF;
 
         UPDATE credentials
-        SET state = final_state, findings = findings_list[i], uri_set_version = uri_versions[i],
+        SET state = final_state, findings = findings_list[i], uri_set_version = nullif(uri_versions[i], 0),
             verified_at = now(), lease_expires_at = NULL, claimed_by = NULL, last_error = NULL
         WHERE id = row.id;
 
         UPDATE tenants t
         SET active_credential_id = CASE
-                WHEN final_state = 'verified' AND uri_versions[i] IS NOT DISTINCT FROM t.current_uri_set_version THEN row.id
+                WHEN final_state = 'verified' AND nullif(uri_versions[i], 0) IS NOT DISTINCT FROM t.current_uri_set_version THEN row.id
                 WHEN t.active_credential_id = row.id THEN NULL
                 WHEN final_state = 'verified' THEN NULL
                 ELSE t.active_credential_id
@@ -120,3 +125,6 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION complete_verifications(uuid[], integer[], text[], jsonb[], integer[]) TO provisioner_app;
+
+-- The dashboard's verdict counts of the last 24 hours, from an index rather than a scan.
+CREATE INDEX credentials_verdict_time ON credentials (verified_at, state) WHERE verified_at IS NOT NULL;

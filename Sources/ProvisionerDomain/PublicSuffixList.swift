@@ -1,14 +1,15 @@
 import Foundation
 
-/// The Public Suffix List (https://publicsuffix.org), bundled as a resource.
+/// The Public Suffix List (https://publicsuffix.org), compiled into the binary.
 ///
 /// Google refuses a redirect URI or origin whose host's top-level domain is not on
 /// this list, so the service checks the same list before issuing a value, rather
 /// than letting a tenant's admin find out in Google's console.
 ///
 /// The file is Debian's copy (package `publicsuffix`), refreshed by
-/// `scripts/refresh-public-suffix-list.sh`. It is read once, lazily, on first use:
-/// reading a bundled resource is the only I/O this target does.
+/// `scripts/refresh-public-suffix-list.sh`. SwiftPM embeds it in the code
+/// (`embedInCode`), so there is no file to ship beside the binary and no I/O here;
+/// it is parsed once, lazily, on first use.
 public enum PublicSuffixList {
     /// Parsed rules, all in lower-case ASCII (Unicode rules in their `xn--` form).
     struct Rules: Sendable {
@@ -24,16 +25,10 @@ public enum PublicSuffixList {
 
     /// Loaded on first use; `static let` makes the load happen once, thread-safely.
     static let rules: Rules = {
-        guard let url = Bundle.module.url(forResource: "public_suffix_list", withExtension: "dat"),
-              let data = try? Data(contentsOf: url) else {
-            // Fail closed: with no list every host is refused, and `ruleCount` is 0
-            // so a readiness check at start-up can report the broken build.
-            return Rules()
-        }
-        return parse(String(decoding: data, as: UTF8.self))
+        parse(String(decoding: PackageResources.public_suffix_list_dat, as: UTF8.self))
     }()
 
-    /// How many rules were loaded: 0 means the resource is missing (check at start-up).
+    /// How many rules were loaded.
     public static var ruleCount: Int {
         rules.suffixes.count + rules.wildcardParents.count + rules.exceptions.count
     }

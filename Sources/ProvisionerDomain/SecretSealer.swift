@@ -63,7 +63,7 @@ public struct SecretSealer: Sendable {
 
     /// Seals with the primary key and a fresh random nonce.
     public func seal(_ plaintext: [UInt8], tenantID: UUID, credentialID: UUID) throws(SealingError) -> SealedSecret {
-        try seal(plaintext, keyID: keyring.primaryKeyID, key: keyring.primaryKey, tenantID: tenantID, credentialID: credentialID)
+        try seal(plaintext, associatedData: Self.associatedData(tenantID: tenantID, credentialID: credentialID))
     }
 
     public func seal(_ plaintext: String, tenantID: UUID, credentialID: UUID) throws(SealingError) -> SealedSecret {
@@ -71,13 +71,22 @@ public struct SecretSealer: Sendable {
     }
 
     public func open(_ sealed: SealedSecret, tenantID: UUID, credentialID: UUID) throws(SealingError) -> [UInt8] {
+        try open(sealed, associatedData: Self.associatedData(tenantID: tenantID, credentialID: credentialID))
+    }
+
+    /// Seals other stored data that must not be readable at rest (a stored idempotent answer
+    /// can hold a new token), bound to `associatedData` that names where it belongs.
+    public func seal(_ plaintext: [UInt8], associatedData: [UInt8]) throws(SealingError) -> SealedSecret {
+        try seal(plaintext, keyID: keyring.primaryKeyID, key: keyring.primaryKey, associatedData: associatedData)
+    }
+
+    public func open(_ sealed: SealedSecret, associatedData: [UInt8]) throws(SealingError) -> [UInt8] {
         guard let key = keyring.key(withID: sealed.keyID) else { throw .unknownKeyID(sealed.keyID) }
         // 12-byte nonce + 16-byte tag; anything shorter cannot be ours.
         guard sealed.combined.count >= 28 else { throw .malformed }
-        let aad = Self.associatedData(tenantID: tenantID, credentialID: credentialID)
         do {
             let box = try AES.GCM.SealedBox(combined: sealed.combined)
-            let plaintext = try AES.GCM.open(box, using: key, authenticating: aad)
+            let plaintext = try AES.GCM.open(box, using: key, authenticating: associatedData)
             return Array(plaintext)
         } catch {
             throw .authenticationFailed(keyID: sealed.keyID)
@@ -101,10 +110,9 @@ public struct SecretSealer: Sendable {
         return try seal(plaintext, tenantID: tenantID, credentialID: credentialID)
     }
 
-    private func seal(_ plaintext: [UInt8], keyID: String, key: SymmetricKey, tenantID: UUID, credentialID: UUID) throws(SealingError) -> SealedSecret {
-        let aad = Self.associatedData(tenantID: tenantID, credentialID: credentialID)
+    private func seal(_ plaintext: [UInt8], keyID: String, key: SymmetricKey, associatedData: [UInt8]) throws(SealingError) -> SealedSecret {
         do {
-            let box = try AES.GCM.seal(plaintext, using: key, nonce: AES.GCM.Nonce(), authenticating: aad)
+            let box = try AES.GCM.seal(plaintext, using: key, nonce: AES.GCM.Nonce(), authenticating: associatedData)
             guard let combined = box.combined else { throw SealingError.sealingFailed }
             return SealedSecret(keyID: keyID, combined: Array(combined))
         } catch {

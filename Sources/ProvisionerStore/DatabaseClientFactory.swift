@@ -13,8 +13,11 @@ public enum DatabaseClientFactory {
     public static let applicationRole = "provisioner_app"
 
     public enum Purpose: Sendable {
-        /// API and worker: queries run as `provisioner_app`.
+        /// The API: queries run as `provisioner_app`; each transaction sets its tenant scope.
         case application(maximumConnections: Int)
+        /// The worker: as `provisioner_app`, seeing every tenant for the whole session, since
+        /// its queue statements are single auto-committed statements across tenants.
+        case worker(maximumConnections: Int)
         /// `provisioner migrate` and operator commands that own the schema.
         case owner
     }
@@ -35,6 +38,10 @@ public enum DatabaseClientFactory {
             configuration.options.maximumConnections = maximumConnections
             configuration.options.minimumConnections = 0
             configuration.options.additionalStartupParameters.append(("role", applicationRole))
+        case .worker(let maximumConnections):
+            configuration.options.maximumConnections = maximumConnections
+            configuration.options.additionalStartupParameters.append(("role", applicationRole))
+            configuration.options.additionalStartupParameters.append(("provisioner.all_tenants", "on"))
         case .owner:
             configuration.options.maximumConnections = 2
         }

@@ -78,7 +78,7 @@ public struct PostgresURISetStore: URISetStore {
                     ), requeued AS (
                         UPDATE credentials c
                         SET state = 'pending', attempts = 0, verification_version = c.verification_version + 1,
-                            next_attempt_at = now(), lease_expires_at = NULL, claimed_by = NULL
+                            next_attempt_at = now(), requested_at = now(), lease_expires_at = NULL, claimed_by = NULL
                         FROM newest WHERE c.id = newest.id
                         RETURNING c.id
                     )

@@ -1,0 +1,331 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProvisionerDomain
+
+/// A stored upload as listings show it: the non-secret summary and the verdict, never the file.
+public struct CredentialRecord: Sendable, Equatable {
+    public let id: UUID
+    public let tenantID: UUID
+    public let tenantSlug: String
+    public let state: CredentialState
+    public let uploadedAt: Date
+    public let uploadedBy: String
+    public let sha256: String
+    public let clientType: ClientType?
+    public let clientID: String?
+    public let projectID: String?
+    public let clientSecretHint: String?
+    public let uriSetVersion: Int?
+    public let verifiedAt: Date?
+    public let attempts: Int
+    public let findings: [Finding]
+    public let pageKey: PageKey
+}
+
+public struct NewCredential: Sendable {
+    public let id: UUID
+    public let tenantID: UUID
+    public let summary: ClientSecretsSummary
+    /// The whole uploaded file, sealed for this tenant and this credential id.
+    public let sealedFile: SealedSecret
+    public let uploadedBy: Actor
+
+    public init(id: UUID, tenantID: UUID, summary: ClientSecretsSummary, sealedFile: SealedSecret, uploadedBy: Actor) {
+        self.id = id
+        self.tenantID = tenantID
+        self.summary = summary
+        self.sealedFile = sealedFile
+        self.uploadedBy = uploadedBy
+    }
+}
+
+public protocol CredentialStore: Sendable {
+    /// Stores the upload and queues its verification in the same transaction (with a NOTIFY).
+    func upload(_ credential: NewCredential, audit: AuditEntry) async throws -> CredentialRecord
+    /// Newest first.
+    func list(tenantID: UUID, scope: AccessScope, limit: Int, after: PageKey?) async throws -> [CredentialRecord]
+    func get(tenantID: UUID, id: UUID, scope: AccessScope) async throws -> CredentialRecord?
+    /// The credential in use: the newest verified one, verified against the current URI set.
+    func active(tenantID: UUID, scope: AccessScope) async throws -> CredentialRecord?
+    /// Sends a credential back to verification; nil when there is no such credential.
+    func reverify(tenantID: UUID, id: UUID, scope: AccessScope, audit: AuditEntry) async throws -> CredentialRecord?
+    /// The active credential with its sealed file; the read is audited in the same transaction.
+    func activeSealedFile(tenantID: UUID, audit: AuditEntry) async throws -> (record: CredentialRecord, sealedFile: SealedSecret)?
+    /// Calendar settings (contract section 4); `syncEnabled` needs an active credential.
+    func setCalendarSettings(tenantID: UUID, scope: AccessScope, syncEnabled: Bool, defaultEventColor: String, audit: AuditEntry) async throws -> CalendarSettingsResult
+}
+
+public enum CalendarSettingsResult: Sendable, Equatable {
+    case updated(syncEnabled: Bool, defaultEventColor: String)
+    case noActiveCredential
+    case tenantNotFound
+}
+
+public struct PostgresCredentialStore: CredentialStore {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    static let columns = """
+        c.id, c.tenant_id, t.slug, c.state, c.uploaded_at, c.uploaded_by, c.sha256, c.client_type, c.client_id, c.project_id,
+        c.client_secret_hint, c.uri_set_version, c.verified_at, c.attempts, c.findings::text,
+        (extract(epoch FROM c.uploaded_at) * 1000000)::bigint
+        """
+
+    public func upload(_ credential: NewCredential, audit: AuditEntry) async throws -> CredentialRecord {
+        try await database.transaction(.tenant(credential.tenantID)) { connection in
+            let logger = database.logger
+            let summary = credential.summary
+            try await connection.query(
+                """
+                INSERT INTO credentials (id, tenant_id, uploaded_by, uploaded_by_token, sha256, client_type, client_id, project_id,
+                                         client_secret_hint, sealed_key_id, sealed_file)
+                VALUES (\(credential.id), \(credential.tenantID), \(credential.uploadedBy.name ?? "unknown"), \(credential.uploadedBy.tokenID),
+                        \(summary.sha256), \(summary.clientType?.rawValue), \(summary.clientID), \(summary.projectID),
+                        \(summary.clientSecretHint), \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)))
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                """
+                UPDATE tenants SET latest_credential_id = \(credential.id), latest_credential_state = 'pending',
+                                   latest_credential_uploaded_at = (SELECT uploaded_at FROM credentials WHERE id = \(credential.id)),
+                                   updated_at = now()
+                WHERE id = \(credential.tenantID)
+                """,
+                logger: logger
+            )
+            try await connection.query("SELECT pg_notify('verification_queue', '')", logger: logger)
+            var audit = audit
+            audit.tenantID = credential.tenantID
+            audit.target = "credential:\(credential.id.uuidString.lowercased())"
+            try await PostgresAuditStore.append(audit, on: connection, logger: logger)
+            guard let record = try await Self.fetch(id: credential.id, tenantID: credential.tenantID, on: connection, logger: logger) else {
+                throw DatabaseUnavailable()
+            }
+            return record
+        }
+    }
+
+    public func list(tenantID: UUID, scope: AccessScope, limit: Int, after: PageKey?) async throws -> [CredentialRecord] {
+        try await database.transaction(scope) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM credentials c JOIN tenants t ON t.id = c.tenant_id
+                WHERE c.tenant_id = \(tenantID)
+                  AND (\(after?.micros)::bigint IS NULL
+                       OR (c.uploaded_at, c.id) < ('epoch'::timestamptz + \(after?.micros) * interval '1 microsecond', \(after?.id)))
+                ORDER BY c.uploaded_at DESC, c.id DESC
+                LIMIT \(limit)
+                """,
+                logger: database.logger
+            )
+            return try await Self.decode(rows)
+        }
+    }
+
+    public func get(tenantID: UUID, id: UUID, scope: AccessScope) async throws -> CredentialRecord? {
+        try await database.transaction(scope) { connection in
+            try await Self.fetch(id: id, tenantID: tenantID, on: connection, logger: database.logger)
+        }
+    }
+
+    public func active(tenantID: UUID, scope: AccessScope) async throws -> CredentialRecord? {
+        try await database.transaction(scope) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM tenants t JOIN credentials c ON c.id = t.active_credential_id
+                WHERE t.id = \(tenantID)
+                """,
+                logger: database.logger
+            )
+            return try await Self.decode(rows).first
+        }
+    }
+
+    public func reverify(tenantID: UUID, id: UUID, scope: AccessScope, audit: AuditEntry) async throws -> CredentialRecord? {
+        try await database.transaction(scope) { connection in
+            let logger = database.logger
+            let updated = try await connection.query(
+                """
+                UPDATE credentials
+                SET state = 'pending', attempts = 0, verification_version = verification_version + 1, next_attempt_at = now(), requested_at = now(),
+                    lease_expires_at = NULL, claimed_by = NULL, last_error = NULL
+                WHERE id = \(id) AND tenant_id = \(tenantID)
+                RETURNING id
+                """,
+                logger: logger
+            )
+            guard try await updated.decode(UUID.self).first(where: { _ in true }) != nil else { return nil }
+            // Until it passes again it is not verified, so not active.
+            try await connection.query(
+                """
+                UPDATE tenants
+                SET active_credential_id = CASE WHEN active_credential_id = \(id) THEN NULL ELSE active_credential_id END,
+                    latest_credential_state = CASE WHEN latest_credential_id = \(id) THEN 'pending' ELSE latest_credential_state END,
+                    updated_at = now()
+                WHERE id = \(tenantID)
+                """,
+                logger: logger
+            )
+            try await connection.query("SELECT pg_notify('verification_queue', '')", logger: logger)
+            var audit = audit
+            audit.tenantID = tenantID
+            audit.target = "credential:\(id.uuidString.lowercased())"
+            try await PostgresAuditStore.append(audit, on: connection, logger: logger)
+            return try await Self.fetch(id: id, tenantID: tenantID, on: connection, logger: logger)
+        }
+    }
+
+    public func activeSealedFile(tenantID: UUID, audit: AuditEntry) async throws -> (record: CredentialRecord, sealedFile: SealedSecret)? {
+        try await database.transaction(.allTenants) { connection in
+            let logger = database.logger
+            let rows = try await connection.query(
+                """
+                SELECT c.sealed_key_id, c.sealed_file FROM tenants t JOIN credentials c ON c.id = t.active_credential_id
+                WHERE t.id = \(tenantID)
+                """,
+                logger: logger
+            )
+            guard let (keyID, sealed) = try await rows.decode((String, ByteBuffer).self).first(where: { _ in true }),
+                  let record = try await Self.fetchActive(tenantID: tenantID, on: connection, logger: logger)
+            else { return nil }
+            var audit = audit
+            audit.tenantID = tenantID
+            audit.target = "credential:\(record.id.uuidString.lowercased())"
+            try await PostgresAuditStore.append(audit, on: connection, logger: logger)
+            return (record, SealedSecret(keyID: keyID, combined: Array(buffer: sealed)))
+        }
+    }
+
+    public func setCalendarSettings(
+        tenantID: UUID, scope: AccessScope, syncEnabled: Bool, defaultEventColor: String, audit: AuditEntry
+    ) async throws -> CalendarSettingsResult {
+        try await database.transaction(scope) { connection in
+            let logger = database.logger
+            let rows = try await connection.query(
+                "SELECT active_credential_id IS NOT NULL FROM tenants WHERE id = \(tenantID) FOR UPDATE",
+                logger: logger
+            )
+            guard let hasActive = try await rows.decode(Bool.self).first(where: { _ in true }) else { return .tenantNotFound }
+            if syncEnabled && !hasActive { return .noActiveCredential }
+            try await connection.query(
+                """
+                UPDATE tenants SET calendar_sync_enabled = \(syncEnabled), calendar_default_event_color = \(defaultEventColor), updated_at = now()
+                WHERE id = \(tenantID)
+                """,
+                logger: logger
+            )
+            var audit = audit
+            audit.tenantID = tenantID
+            try await PostgresAuditStore.append(audit, on: connection, logger: logger)
+            return .updated(syncEnabled: syncEnabled, defaultEventColor: defaultEventColor)
+        }
+    }
+
+    static func fetch(id: UUID, tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> CredentialRecord? {
+        let rows = try await connection.query(
+            "SELECT \(unescaped: columns) FROM credentials c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = \(id) AND c.tenant_id = \(tenantID)",
+            logger: logger
+        )
+        return try await decode(rows).first
+    }
+
+    static func fetchActive(tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> CredentialRecord? {
+        let rows = try await connection.query(
+            "SELECT \(unescaped: columns) FROM tenants t JOIN credentials c ON c.id = t.active_credential_id WHERE t.id = \(tenantID)",
+            logger: logger
+        )
+        return try await decode(rows).first
+    }
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [CredentialRecord] {
+        let decoder = JSONDecoder()
+        var records: [CredentialRecord] = []
+        for try await (id, tenantID, slug, state, uploadedAt, uploadedBy, sha256, clientType, clientID, projectID, hint, uriVersion, verifiedAt, attempts, findings, micros)
+            in rows.decode((UUID, UUID, String, String, Date, String, String, String?, String?, String?, String?, Int?, Date?, Int, String, Int64).self)
+        {
+            records.append(CredentialRecord(
+                id: id, tenantID: tenantID, tenantSlug: slug, state: CredentialState(rawValue: state) ?? .pending,
+                uploadedAt: uploadedAt, uploadedBy: uploadedBy, sha256: sha256, clientType: clientType.flatMap(ClientType.init(rawValue:)),
+                clientID: clientID, projectID: projectID, clientSecretHint: hint, uriSetVersion: uriVersion, verifiedAt: verifiedAt,
+                attempts: attempts, findings: (try? decoder.decode([Finding].self, from: Data(findings.utf8))) ?? [],
+                pageKey: PageKey(micros: micros, id: id)
+            ))
+        }
+        return records
+    }
+}
+
+/// `provisioner keys rewrap`: re-seals every stored file under the primary key, in batches,
+/// each batch in its own transaction, so it can be stopped and run again (it resumes with
+/// whatever is not under the primary key yet) and never holds everything in memory.
+public struct CredentialRewrapper: Sendable {
+    let database: Database
+    let sealer: SecretSealer
+
+    public init(database: Database, sealer: SecretSealer) {
+        self.database = database
+        self.sealer = sealer
+    }
+
+    public struct Progress: Sendable, Equatable {
+        public var rewrapped = 0
+        /// Rows whose key is not in the keyring, or that do not open: left as they are.
+        public var failed: [UUID] = []
+    }
+
+    public func rewrapAll(batchSize: Int = 500, onBatch: @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
+        var progress = Progress()
+        var after = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
+        let primary = sealer.keyring.primaryKeyID
+        while true {
+            let (lastID, rewrapped, failed) = try await database.transaction(.allTenants) { [sealer, after] connection -> (UUID?, Int, [UUID]) in
+                let rows = try await connection.query(
+                    """
+                    SELECT id, tenant_id, sealed_key_id, sealed_file FROM credentials
+                    WHERE sealed_key_id <> \(primary) AND id > \(after)
+                    ORDER BY id LIMIT \(batchSize)
+                    FOR UPDATE
+                    """,
+                    logger: database.logger
+                )
+                var last: UUID?
+                var ids: [UUID] = []
+                var keyIDs: [String] = []
+                var files: [ByteBuffer] = []
+                var failed: [UUID] = []
+                for try await (id, tenantID, keyID, sealed) in rows.decode((UUID, UUID, String, ByteBuffer).self) {
+                    last = id
+                    do {
+                        let resealed = try sealer.rewrap(SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), tenantID: tenantID, credentialID: id)
+                        ids.append(id)
+                        keyIDs.append(resealed.keyID)
+                        files.append(ByteBuffer(bytes: resealed.combined))
+                    } catch {
+                        failed.append(id)
+                    }
+                }
+                if !ids.isEmpty {
+                    try await connection.query(
+                        """
+                        UPDATE credentials c SET sealed_key_id = r.key_id, sealed_file = r.file
+                        FROM unnest(\(ids)::uuid[], \(keyIDs)::text[], \(files)::bytea[]) AS r(id, key_id, file)
+                        WHERE c.id = r.id
+                        """,
+                        logger: database.logger
+                    )
+                }
+                return (last, ids.count, failed)
+            }
+            progress.rewrapped += rewrapped
+            progress.failed += failed
+            onBatch(progress)
+            guard let lastID else { return progress }
+            after = lastID
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProvisionerDomain
+
+public struct DashboardSummary: Sendable, Equatable {
+    public let tenants: Int
+    public let byState: [TenantState: Int]
+    public let credentialsPending: Int
+    public let oldestPendingSeconds: Double?
+    public let verifiedLast24h: Int
+    public let rejectedLast24h: Int
+}
+
+public protocol DashboardStore: Sendable {
+    func summary() async throws -> DashboardSummary
+}
+
+/// The figures of `GET /v1/dashboard/summary`, each answered from an index.
+public struct PostgresDashboardStore: DashboardStore {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func summary() async throws -> DashboardSummary {
+        try await database.transaction(.allTenants) { connection in
+            let logger = database.logger
+            var byState: [TenantState: Int] = Dictionary(uniqueKeysWithValues: TenantState.allCases.map { ($0, 0) })
+            let states = try await connection.query("SELECT state, count(*) FROM tenants GROUP BY state", logger: logger)
+            for try await (state, count) in states.decode((String, Int).self) {
+                if let state = TenantState(rawValue: state) { byState[state] = count }
+            }
+            let rows = try await connection.query(
+                """
+                SELECT
+                    (SELECT count(*) FROM credentials WHERE state IN ('pending', 'verifying')),
+                    (SELECT extract(epoch FROM now() - min(requested_at))::float8 FROM credentials WHERE state IN ('pending', 'verifying')),
+                    (SELECT count(*) FROM credentials WHERE verified_at > now() - interval '24 hours' AND state IN ('verified', 'superseded')),
+                    (SELECT count(*) FROM credentials WHERE verified_at > now() - interval '24 hours' AND state = 'rejected')
+                """,
+                logger: logger
+            )
+            for try await (pending, oldest, verified, rejected) in rows.decode((Int, Double?, Int, Int).self) {
+                return DashboardSummary(
+                    tenants: byState.values.reduce(0, +), byState: byState, credentialsPending: pending,
+                    oldestPendingSeconds: oldest.map { max(0, $0) }, verifiedLast24h: verified, rejectedLast24h: rejected
+                )
+            }
+            throw DatabaseUnavailable()
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProvisionerDomain
+
+/// A verification claimed by a worker: the credential at one `verification_version`, with
+/// what the verifier needs (the sealed file and the tenant's current URI set).
+public struct ClaimedVerification: Sendable {
+    public let credentialID: UUID
+    public let tenantID: UUID
+    public let version: Int
+    /// Counted at claim: 1 on the first try.
+    public let attempt: Int
+    public let clientID: String?
+    public let sealedFile: SealedSecret
+    public let uriSet: IssuedURISet?
+    /// When this verification was asked for (upload, re-verification, new URI set).
+    public let pendingSince: Date
+}
+
+/// A verdict ready to be recorded for a claimed verification.
+public struct VerificationOutcome: Sendable {
+    public let credentialID: UUID
+    public let version: Int
+    public let state: CredentialState
+    public let findings: [Finding]
+    public let uriSetVersion: Int?
+
+    public init(credentialID: UUID, version: Int, state: CredentialState, findings: [Finding], uriSetVersion: Int?) {
+        self.credentialID = credentialID
+        self.version = version
+        self.state = state
+        self.findings = findings
+        self.uriSetVersion = uriSetVersion
+    }
+}
+
+public struct QueueStats: Sendable, Equatable {
+    public let pending: Int
+    public let verifying: Int
+    public let oldestPendingSeconds: Double?
+}
+
+/// The verification queue, kept in the `credentials` table (migration 0004), learned from
+/// River and Oban: one auto-committed statement claims a batch with `FOR UPDATE SKIP LOCKED`,
+/// counts the attempt and records a lease; one statement completes a batch; expired leases
+/// are rescued; failures are retried later. No transaction is held while a job runs.
+///
+/// The worker's connections see every tenant (`provisioner.all_tenants` set for the session by
+/// `DatabaseClientFactory.Purpose.worker`), so each of these is one statement, not a
+/// transaction around one.
+public struct VerificationQueue: Sendable {
+    /// The channel uploads, re-verifications and retries notify.
+    public static let channel = "verification_queue"
+
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Claims up to `limit` due verifications for `lease`.
+    public func claim(limit: Int, lease: Duration, workerID: String) async throws -> [ClaimedVerification] {
+        let leaseMilliseconds = Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        let rows = try await client.query(
+            """
+            WITH picked AS (
+                SELECT id, tenant_id FROM credentials
+                WHERE state = 'pending' AND next_attempt_at <= now()
+                ORDER BY next_attempt_at, id
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE credentials c
+            SET state = 'verifying', attempts = c.attempts + 1,
+                lease_expires_at = now() + \(leaseMilliseconds) * interval '1 millisecond', claimed_by = \(workerID)
+            FROM picked
+            LEFT JOIN uri_sets u ON u.tenant_id = picked.tenant_id AND u.superseded_at IS NULL
+            WHERE c.id = picked.id
+            RETURNING c.id, c.tenant_id, c.verification_version, c.attempts, c.client_id, c.sealed_key_id, c.sealed_file,
+                      c.requested_at, u.version, u.host, u.javascript_origins, u.redirect_uris
+            """,
+            logger: logger
+        )
+        var claimed: [ClaimedVerification] = []
+        for try await (id, tenantID, version, attempt, clientID, keyID, sealed, pendingSince, uriVersion, host, origins, redirects) in rows.decode(
+            (UUID, UUID, Int, Int, String?, String, ByteBuffer, Date, Int?, String?, [String]?, [String]?).self
+        ) {
+            var uriSet: IssuedURISet?
+            if let uriVersion, let host, let origins, let redirects {
+                uriSet = IssuedURISet(version: uriVersion, host: host, javascriptOrigins: origins, redirectURIs: redirects)
+            }
+            claimed.append(ClaimedVerification(
+                credentialID: id, tenantID: tenantID, version: version, attempt: attempt, clientID: clientID,
+                sealedFile: SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), uriSet: uriSet, pendingSince: pendingSince
+            ))
+        }
+        return claimed
+    }
+
+    /// The client ids, among `clientIDs`, that are the active credential of a tenant other
+    /// than the one given beside each.
+    public func clientIDsActiveElsewhere(_ pairs: [(clientID: String, tenantID: UUID)]) async throws -> Set<String> {
+        guard !pairs.isEmpty else { return [] }
+        let rows = try await client.query(
+            """
+            SELECT DISTINCT p.client_id
+            FROM unnest(\(pairs.map(\.clientID))::text[], \(pairs.map(\.tenantID))::uuid[]) AS p(client_id, tenant_id)
+            JOIN credentials c ON c.client_id = p.client_id AND c.state = 'verified' AND c.tenant_id <> p.tenant_id
+            JOIN tenants t ON t.id = c.tenant_id AND t.active_credential_id = c.id
+            """,
+            logger: logger
+        )
+        var found = Set<String>()
+        for try await clientID in rows.decode(String.self) { found.insert(clientID) }
+        return found
+    }
+
+    /// Records a batch of verdicts in one statement; returns how many were taken (a verdict
+    /// for a version that is no longer the one being verified is dropped).
+    @discardableResult
+    public func complete(_ outcomes: [VerificationOutcome]) async throws -> Int {
+        guard !outcomes.isEmpty else { return 0 }
+        let encoder = JSONEncoder()
+        let findings = try outcomes.map { String(decoding: try encoder.encode($0.findings), as: UTF8.self) }
+        let rows = try await client.query(
+            """
+            SELECT complete_verifications(
+                \(outcomes.map(\.credentialID))::uuid[], \(outcomes.map(\.version))::integer[],
+                \(outcomes.map(\.state.rawValue))::text[], \(findings)::jsonb[], \(outcomes.map { $0.uriSetVersion ?? 0 })::integer[])
+            """,
+            logger: logger
+        )
+        for try await recorded in rows.decode(Int.self) { return recorded }
+        return 0
+    }
+
+    /// Puts a claimed verification back to wait until `notBefore` after a transient failure.
+    public func retry(credentialID: UUID, version: Int, notBefore: Date, error: String) async throws {
+        try await client.query(
+            """
+            UPDATE credentials SET state = 'pending', next_attempt_at = \(notBefore), lease_expires_at = NULL,
+                                   claimed_by = NULL, last_error = \(String(error.prefix(500)))
+            WHERE id = \(credentialID) AND verification_version = \(version) AND state = 'verifying'
+            """,
+            logger: logger
+        )
+    }
+
+    /// Gives back claimed verifications that were not started (graceful shutdown): the attempt
+    /// counted at claim is returned too.
+    public func release(_ claims: [(credentialID: UUID, version: Int)]) async throws {
+        guard !claims.isEmpty else { return }
+        try await client.query(
+            """
+            UPDATE credentials c SET state = 'pending', attempts = greatest(c.attempts - 1, 0), lease_expires_at = NULL, claimed_by = NULL
+            FROM unnest(\(claims.map(\.credentialID))::uuid[], \(claims.map(\.version))::integer[]) AS r(id, version)
+            WHERE c.id = r.id AND c.verification_version = r.version AND c.state = 'verifying'
+            """,
+            logger: logger
+        )
+        try await client.query("SELECT pg_notify('verification_queue', '')", logger: logger)
+    }
+
+    /// Verifications whose lease ran out (their worker died): each goes back to `pending`, or,
+    /// when it has had `maxAttempts`, is returned for a final verdict.
+    public func rescueExpiredLeases(maxAttempts: Int) async throws -> (requeued: Int, exhausted: [ClaimedVerification]) {
+        let requeued = try await client.query(
+            """
+            UPDATE credentials SET state = 'pending', next_attempt_at = now(), lease_expires_at = NULL, claimed_by = NULL,
+                                   last_error = 'lease expired'
+            WHERE state = 'verifying' AND lease_expires_at < now() AND attempts < \(maxAttempts)
+            RETURNING id
+            """,
+            logger: logger
+        )
+        var count = 0
+        for try await _ in requeued.decode(UUID.self) { count += 1 }
+        let exhaustedRows = try await client.query(
+            """
+            UPDATE credentials SET lease_expires_at = now() + interval '1 minute', claimed_by = 'rescuer'
+            WHERE state = 'verifying' AND lease_expires_at < now() AND attempts >= \(maxAttempts)
+            RETURNING id, tenant_id, verification_version, attempts, client_id, sealed_key_id, sealed_file, requested_at
+            """,
+            logger: logger
+        )
+        var exhausted: [ClaimedVerification] = []
+        for try await (id, tenantID, version, attempt, clientID, keyID, sealed, since) in exhaustedRows.decode(
+            (UUID, UUID, Int, Int, String?, String, ByteBuffer, Date).self
+        ) {
+            exhausted.append(ClaimedVerification(
+                credentialID: id, tenantID: tenantID, version: version, attempt: attempt, clientID: clientID,
+                sealedFile: SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), uriSet: nil, pendingSince: since
+            ))
+        }
+        if count > 0 { try await client.query("SELECT pg_notify('verification_queue', '')", logger: logger) }
+        return (count, exhausted)
+    }
+
+    public func stats() async throws -> QueueStats {
+        let rows = try await client.query(
+            """
+            SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'verifying'),
+                   extract(epoch FROM now() - min(requested_at))::float8
+            FROM credentials WHERE state IN ('pending', 'verifying')
+            """,
+            logger: logger
+        )
+        for try await (pending, verifying, oldest) in rows.decode((Int, Int, Double?).self) {
+            return QueueStats(pending: pending, verifying: verifying, oldestPendingSeconds: oldest)
+        }
+        return QueueStats(pending: 0, verifying: 0, oldestPendingSeconds: nil)
+    }
+}
