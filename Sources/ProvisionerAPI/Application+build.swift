@@ -27,11 +27,13 @@ public struct APIDependencies: Sendable {
     public var postgres: PostgresClient
     public var migrations: [Migration]
     public var metrics: PrometheusCollectorRegistry
+    public var keyring: EncryptionKeyring
 
-    public init(postgres: PostgresClient, migrations: [Migration], metrics: PrometheusCollectorRegistry) {
+    public init(postgres: PostgresClient, migrations: [Migration], metrics: PrometheusCollectorRegistry, keyring: EncryptionKeyring) {
         self.postgres = postgres
         self.migrations = migrations
         self.metrics = metrics
+        self.keyring = keyring
     }
 }
 
@@ -44,10 +46,15 @@ public func buildApplication(
     logger: Logger
 ) throws -> some ApplicationProtocol {
     let router = try buildRouter(configuration: configuration, dependencies: dependencies, logger: logger)
+    let cleaner = IdempotencyKeyCleaner(
+        store: PostgresIdempotencyStore(database: Database(client: dependencies.postgres, logger: logger)),
+        interval: .seconds(300),
+        logger: logger
+    )
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "provisioner"),
-        services: [dependencies.postgres] + services,
+        services: [dependencies.postgres, cleaner] + services,
         logger: logger
     )
 }
@@ -61,6 +68,7 @@ public func buildRouter(configuration: APIConfiguration, dependencies: APIDepend
     router.add(middleware: MetricsMiddleware())
 
     let database = Database(client: dependencies.postgres, logger: logger)
+    let sealer = SecretSealer(keyring: dependencies.keyring)
     let tokens = PostgresTokenStore(database: database)
     let audit = PostgresAuditStore(database: database)
     let api = ServiceAPI(
@@ -70,12 +78,23 @@ public func buildRouter(configuration: APIConfiguration, dependencies: APIDepend
         tokens: tokens,
         audit: audit,
         uriSets: PostgresURISetStore(database: database),
-        uriIssuer: configuration.uriIssuer
+        uriIssuer: configuration.uriIssuer,
+        credentials: PostgresCredentialStore(database: database),
+        dashboard: PostgresDashboardStore(database: database),
+        sealer: sealer
     )
+    // Outermost first: problems for every error, then who is calling, then replays of
+    // idempotent POSTs, then the raw upload.
     try api.registerHandlers(
         on: RecordingTransport(router: router, routes: routes),
-        configuration: .init(dateTranscoder: LenientDateTranscoder()),
-        middlewares: [ProblemMiddleware(), AuthorizationMiddleware(tokens: tokens, audit: audit)]
+        configuration: .init(dateTranscoder: LenientDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
+        middlewares: [
+            ProblemMiddleware(),
+            AuthorizationMiddleware(tokens: tokens, audit: audit),
+            IdempotencyMiddleware(store: PostgresIdempotencyStore(database: database), sealer: sealer),
+            EmptyBodyMiddleware(),
+            CredentialIntakeMiddleware(),
+        ]
     )
     return router
 }

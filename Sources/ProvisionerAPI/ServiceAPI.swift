@@ -14,6 +14,9 @@ struct ServiceAPI: APIProtocol {
     let audit: any AuditStore
     let uriSets: any URISetStore
     let uriIssuer: URISetIssuer
+    let credentials: any CredentialStore
+    let dashboard: any DashboardStore
+    let sealer: SecretSealer
 }
 
 extension ServiceAPI {

@@ -1,21 +1,74 @@
 import Logging
 import PostgresNIO
+import ProvisionerDomain
+import ProvisionerStore
 import ServiceLifecycle
 
-/// The verification worker. Until the queue lands it only waits for shutdown, so that
-/// `provisioner work` and `provisioner run` already start and stop cleanly.
+/// The verification service: the producer (claims, with the executor and the completer), the
+/// notifier (LISTEN and the polling fallback), the lease rescuer and the queue gauges, run
+/// together in one task group.
+///
+/// Graceful shutdown: the producer stops claiming, the batches in hand finish (or, after the
+/// grace period, are given back to the queue), then the listener, rescuer and gauges stop.
+///
+/// `postgres` must be a client made with `DatabaseClientFactory.Purpose.worker` (the queue's
+/// statements see every tenant), and is the one `queue` uses; the listener keeps one of its
+/// connections for as long as the worker runs.
 public struct VerificationWorker: Service {
-    let postgres: PostgresClient
+    let configuration: WorkerConfiguration
+    let producer: VerificationProducer
+    let notifier: @Sendable (WakeUps) -> QueueNotifier
+    let rescuer: LeaseRescuer
+    let gauges: QueueGauges
     let logger: Logger
 
-    public init(postgres: PostgresClient, logger: Logger) {
-        self.postgres = postgres
+    public init(
+        queue: VerificationQueue,
+        configuration: WorkerConfiguration = WorkerConfiguration(),
+        sealer: SecretSealer,
+        liveCheck: (any LiveCheck)?,
+        postgres: PostgresClient,
+        logger: Logger,
+        onCompleted: CompletionObserver? = nil
+    ) {
+        var logger = logger
+        logger[metadataKey: "worker_id"] = "\(configuration.workerID)"
+        let metrics = WorkerMetrics()
+        let completer = VerificationCompleter(
+            queue: queue, configuration: configuration, metrics: metrics, logger: logger, observer: onCompleted
+        )
+        let executor = VerificationExecutor(
+            sealer: sealer, verifier: CredentialVerifier(), liveCheck: liveCheck, metrics: metrics, logger: logger
+        )
+        self.configuration = configuration
+        self.producer = VerificationProducer(
+            queue: queue, configuration: configuration, executor: executor, completer: completer, metrics: metrics, logger: logger
+        )
+        self.notifier = { [logger] wakeUps in
+            QueueNotifier(
+                postgres: postgres, channel: VerificationQueue.channel, pollInterval: configuration.pollInterval,
+                backoff: configuration.listenerBackoff, logger: logger, wake: { wakeUps.signal() }
+            )
+        }
+        self.rescuer = LeaseRescuer(queue: queue, configuration: configuration, completer: completer, metrics: metrics, logger: logger)
+        self.gauges = QueueGauges(queue: queue, interval: configuration.statsInterval, metrics: metrics, logger: logger)
         self.logger = logger
     }
 
     public func run() async throws {
-        logger.info("verification worker started")
-        try? await gracefulShutdown()
+        logger.info("verification worker started", metadata: [
+            "batch_size": "\(configuration.batchSize)", "lease": "\(configuration.lease)", "max_attempts": "\(configuration.maxAttempts)",
+        ])
+        let wakeUps = WakeUps()
+        let notifier = notifier(wakeUps)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await notifier.run() }
+            group.addTask { await rescuer.run() }
+            group.addTask { await gauges.run() }
+            await producer.run(wakeUps: wakeUps)
+            group.cancelAll()
+        }
+        wakeUps.finish()
         logger.info("verification worker stopped")
     }
 }

@@ -15,7 +15,7 @@ struct Provisioner: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provisioner",
         abstract: "Issues Google OAuth URIs to CRM tenants and verifies their client_secrets.json uploads.",
-        subcommands: [Serve.self, Work.self, Run.self, Migrate.self, TokenCommand.self]
+        subcommands: [Serve.self, Work.self, Run.self, Migrate.self, TokenCommand.self, KeysCommand.self]
     )
 }
 
@@ -63,7 +63,8 @@ struct Serve: AsyncParsableCommand {
             dependencies: APIDependencies(
                 postgres: DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger),
                 migrations: try loadMigrations(environment),
-                metrics: registry
+                metrics: registry,
+                keyring: try environment.requiredKeyring()
             ),
             logger: logger
         )
@@ -78,8 +79,7 @@ struct Work: AsyncParsableCommand {
         let environment = try loadEnvironment(need: .databaseAndKeys)
         _ = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.work")
-        let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 10), logger: logger)
-        let worker = VerificationWorker(postgres: postgres, logger: logger)
+        let (postgres, worker) = try makeWorker(environment, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: postgres), .init(service: worker)],
@@ -99,10 +99,11 @@ struct Run: AsyncParsableCommand {
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.run")
         let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger)
+        let (workerPostgres, worker) = try makeWorker(environment, logger: logger)
         let app = try buildApplication(
             configuration: APIConfiguration(host: environment.host, port: environment.port, uriIssuer: environment.uriIssuer),
-            dependencies: APIDependencies(postgres: postgres, migrations: try loadMigrations(environment), metrics: registry),
-            services: [VerificationWorker(postgres: postgres, logger: logger)],
+            dependencies: APIDependencies(postgres: postgres, migrations: try loadMigrations(environment), metrics: registry, keyring: try environment.requiredKeyring()),
+            services: [workerPostgres, worker],
             logger: logger
         )
         try await app.runService()
@@ -176,4 +177,22 @@ func withApplicationDatabase<T: Sendable>(
             throw ExitCode(1)
         }
     }
+}
+
+/// The worker and the client it runs on: as `provisioner_app`, seeing every tenant, since its
+/// queue statements are single statements across tenants.
+func makeWorker(_ environment: ServiceEnvironment, logger: Logger) throws -> (PostgresClient, VerificationWorker) {
+    let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .worker(maximumConnections: 10), logger: logger)
+    let liveCheck: (any LiveCheck)? = switch environment.liveCheck {
+    case .off: nil
+    case .token: LiveGoogleCheck(configuration: .init(tokenURL: environment.googleTokenURL), logger: logger)
+    }
+    let worker = VerificationWorker(
+        queue: VerificationQueue(client: postgres, logger: logger),
+        sealer: SecretSealer(keyring: try environment.requiredKeyring()),
+        liveCheck: liveCheck,
+        postgres: postgres,
+        logger: logger
+    )
+    return (postgres, worker)
 }

@@ -82,3 +82,11 @@ struct ServiceEnvironment: Sendable {
         migrationsDirectory = value("PROVISIONER_MIGRATIONS_DIR") ?? "migrations"
     }
 }
+
+extension ServiceEnvironment {
+    /// The keyring of commands that seal or open secrets (checked by `need: .databaseAndKeys`).
+    func requiredKeyring() throws -> EncryptionKeyring {
+        guard let keyring else { throw Invalid(variable: "PROVISIONER_ENCRYPTION_KEYS", reason: "is required") }
+        return keyring
+    }
+}

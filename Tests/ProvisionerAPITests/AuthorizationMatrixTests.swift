@@ -42,6 +42,14 @@ import Testing
         Row(operationID: "getCurrentURISet", method: .get, path: "/v1/tenants/{slug}/uri-sets/current", body: nil, allowed: all),
         Row(operationID: "listURISets", method: .get, path: "/v1/tenants/{slug}/uri-sets", body: nil, allowed: all),
         Row(operationID: "getSetupSheet", method: .get, path: "/v1/tenants/{slug}/setup-sheet", body: nil, allowed: all),
+        Row(operationID: "uploadCredential", method: .post, path: "/v1/tenants/{slug}/credentials", body: #"{"web":{"client_id":"1-a.apps.googleusercontent.com"}}"#, allowed: [.support, .ownTenantAdmin]),
+        Row(operationID: "listCredentials", method: .get, path: "/v1/tenants/{slug}/credentials", body: nil, allowed: all),
+        Row(operationID: "getCredential", method: .get, path: "/v1/tenants/{slug}/credentials/00000000-0000-4000-8000-000000000001", body: nil, allowed: all),
+        Row(operationID: "reverifyCredential", method: .post, path: "/v1/tenants/{slug}/credentials/00000000-0000-4000-8000-000000000001/verify", body: nil, allowed: [.support, .ownTenantAdmin]),
+        Row(operationID: "getActiveCredential", method: .get, path: "/v1/tenants/{slug}/credentials/active", body: nil, allowed: all),
+        Row(operationID: "getActiveCredentialSecret", method: .get, path: "/v1/tenants/{slug}/credentials/active/secret", body: nil, allowed: [.runtime]),
+        Row(operationID: "putCalendarSettings", method: .put, path: "/v1/tenants/{slug}/calendar-settings", body: #"{"sync_enabled":false,"default_event_color":"3"}"#, allowed: [.support, .ownTenantAdmin]),
+        Row(operationID: "getDashboardSummary", method: .get, path: "/v1/dashboard/summary", body: nil, allowed: [.support, .dashboard]),
         Row(operationID: "listAuditEvents", method: .get, path: "/v1/audit-events", body: nil, allowed: [.support, .dashboard]),
     ]
 

@@ -8,6 +8,9 @@ import ProvisionerStore
 import ProvisionerTestSupport
 @testable import ProvisionerAPI
 
+/// One development key for every test application.
+let testKeyring: EncryptionKeyring = try! EncryptionKeyring(parsing: EncryptionKeyring.generateEntry(id: "test1"))
+
 /// Builds the real application against a fresh, migrated database and runs `body` with a
 /// test client (the application's services, PostgreSQL client included, run meanwhile).
 func withTestApplication<T: Sendable>(
@@ -20,7 +23,8 @@ func withTestApplication<T: Sendable>(
             dependencies: APIDependencies(
                 postgres: DatabaseClientFactory.makeClient(url: url, purpose: .application(maximumConnections: 8), logger: TestDatabase.logger),
                 migrations: try TestDatabase.migrations(),
-                metrics: PrometheusCollectorRegistry()
+                metrics: PrometheusCollectorRegistry(),
+                keyring: testKeyring
             ),
             logger: TestDatabase.logger
         )

@@ -1,0 +1,59 @@
+import HTTPTypes
+import OpenAPIRuntime
+import ProvisionerDomain
+
+/// The raw bytes of an uploaded client_secrets.json, as the client sent them.
+///
+/// The generated code would decode an `application/json` upload into a JSON value, losing
+/// the exact bytes (their SHA-256 is part of the contract, a byte order mark is allowed, the
+/// depth limit is ours). This middleware keeps them for the handler.
+enum UploadedFile {
+    @TaskLocal static var rawJSON: [UInt8]?
+
+    static let operationID = "uploadCredential"
+
+    /// Refuses what is not a client_secrets.json we could store: not UTF-8 JSON (a leading
+    /// byte order mark is fine), or nested deeper than 32 -> 400 `invalid_json` saying where.
+    static func validate(_ bytes: [UInt8]) throws -> ClientSecretsSummary {
+        guard bytes.count <= RequestBodyLimit.fileBytes else { throw RequestBodyLimit.tooLarge(RequestBodyLimit.fileBytes) }
+        do {
+            return try ClientSecretsSummary.summarize(bytes)
+        } catch {
+            throw Problem(.badRequest, code: "invalid_json", detail: "The file is not valid JSON: \(error.description)")
+        }
+    }
+}
+
+/// Admits an upload only as `application/json` or `multipart/form-data` (else 415), reads it
+/// with the 64 KiB ceiling (413), and hands the JSON bytes to the handler.
+struct CredentialIntakeMiddleware: ServerMiddleware {
+    func intercept(
+        _ request: HTTPRequest,
+        body: HTTPBody?,
+        metadata: ServerRequestMetadata,
+        operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        guard operationID == UploadedFile.operationID else { return try await next(request, body, metadata) }
+        let mediaType = (request.headerFields[.contentType] ?? "")
+            .split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch mediaType {
+        case "application/json":
+            let bytes = try await RequestBodyLimit.collect(body, request: request)
+            _ = try UploadedFile.validate(bytes)
+            // The generated code still decodes a JSON body; it gets a stand-in that always
+            // decodes, and the handler reads the bytes as sent.
+            return try await UploadedFile.$rawJSON.withValue(bytes) {
+                try await next(request, HTTPBody("{}"), metadata)
+            }
+        case "multipart/form-data":
+            let bytes = try await RequestBodyLimit.collect(body, request: request)
+            return try await next(request, HTTPBody(bytes), metadata)
+        default:
+            throw Problem(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                detail: "Upload the client_secrets.json as application/json, or as multipart/form-data in the field 'file'."
+            )
+        }
+    }
+}

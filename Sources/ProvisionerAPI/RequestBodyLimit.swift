@@ -1,0 +1,36 @@
+import HTTPTypes
+import OpenAPIRuntime
+
+/// Request bodies are read with a ceiling, chunk by chunk, so an endless or huge body is
+/// refused (413) without ever being held whole.
+enum RequestBodyLimit {
+    /// A client_secrets.json is a few hundred bytes; 64 KiB is generous (contract section 4).
+    static let fileBytes = 64 * 1024
+    /// A multipart envelope around such a file: boundaries and part headers.
+    static let multipartEnvelope = 16 * 1024
+
+    /// The most an operation's request body may hold.
+    static func limit(for request: HTTPRequest) -> Int {
+        let contentType = request.headerFields[.contentType]?.lowercased() ?? ""
+        return contentType.hasPrefix("multipart/") ? fileBytes + multipartEnvelope : fileBytes
+    }
+
+    /// Collects `body`, or throws 413 as soon as it passes `limit`.
+    static func collect(_ body: HTTPBody?, request: HTTPRequest, limit: Int? = nil) async throws -> [UInt8] {
+        guard let body else { return [] }
+        let limit = limit ?? self.limit(for: request)
+        if let declared = request.headerFields[.contentLength].flatMap(Int.init), declared > limit {
+            throw tooLarge(limit)
+        }
+        var bytes: [UInt8] = []
+        for try await chunk in body {
+            guard bytes.count + chunk.count <= limit else { throw tooLarge(limit) }
+            bytes.append(contentsOf: chunk)
+        }
+        return bytes
+    }
+
+    static func tooLarge(_ limit: Int) -> Problem {
+        Problem(.contentTooLarge, code: "payload_too_large", detail: "The request body is larger than \(limit / 1024) KiB.")
+    }
+}

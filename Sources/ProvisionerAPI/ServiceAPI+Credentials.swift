@@ -1,0 +1,163 @@
+import Foundation
+import OpenAPIRuntime
+import ProvisionerDomain
+import ProvisionerStore
+
+/// `/v1/tenants/{slug}/credentials`: uploads of client_secrets.json, their verdicts, and the
+/// active credential with its secret for the runtime.
+extension ServiceAPI {
+    func uploadCredential(_ input: Operations.UploadCredential.Input) async throws -> Operations.UploadCredential.Output {
+        let caller = try Caller.required()
+        let tenant = try await tenant(input.path.slug, for: caller)
+        let bytes: [UInt8]
+        switch input.body {
+        case .json:
+            guard let raw = UploadedFile.rawJSON else { throw Problem.internalError() }
+            bytes = raw
+        case .multipartForm(let parts):
+            bytes = try await Self.fileBytes(from: parts)
+        }
+        let summary = try UploadedFile.validate(bytes)
+        let id = UUID()
+        let sealed: SealedSecret
+        do {
+            sealed = try sealer.seal(bytes, tenantID: tenant.id, credentialID: id)
+        } catch {
+            throw Problem.internalError()
+        }
+        let record = try await credentials.upload(
+            NewCredential(id: id, tenantID: tenant.id, summary: summary, sealedFile: sealed, uploadedBy: caller.token.actor),
+            audit: caller.audit(tenantSlug: tenant.slug)
+        )
+        let language = Language.preferred(byAcceptLanguage: input.headers.acceptLanguage)
+        return .accepted(.init(
+            headers: .init(location: "/v1/tenants/\(tenant.slug)/credentials/\(record.id.uuidString.lowercased())"),
+            body: .json(.init(record, language: language))
+        ))
+    }
+
+    func listCredentials(_ input: Operations.ListCredentials.Input) async throws -> Operations.ListCredentials.Output {
+        let caller = try Caller.required()
+        let tenant = try await tenant(input.path.slug, for: caller)
+        let limit = try RequestValidation.limit(input.query.limit)
+        let page = try await credentials.list(tenantID: tenant.id, scope: caller.scope, limit: limit + 1, after: try PageCursor.decode(input.query.cursor))
+        let items = page.prefix(limit)
+        let next = page.count > limit ? items.last.map { PageCursor.encode($0.pageKey) } : nil
+        let language = Language.preferred(byAcceptLanguage: input.headers.acceptLanguage)
+        return .ok(.init(body: .json(.init(items: items.map { .init($0, language: language) }, nextCursor: next))))
+    }
+
+    func getCredential(_ input: Operations.GetCredential.Input) async throws -> Operations.GetCredential.Output {
+        let caller = try Caller.required()
+        let tenant = try await tenant(input.path.slug, for: caller)
+        guard let id = UUID(uuidString: input.path.credentialId),
+              let record = try await credentials.get(tenantID: tenant.id, id: id, scope: caller.scope)
+        else { throw Problem.credentialNotFound(input.path.credentialId) }
+        return .ok(.init(body: .json(.init(record, language: Language.preferred(byAcceptLanguage: input.headers.acceptLanguage)))))
+    }
+
+    func reverifyCredential(_ input: Operations.ReverifyCredential.Input) async throws -> Operations.ReverifyCredential.Output {
+        let caller = try Caller.required()
+        let tenant = try await tenant(input.path.slug, for: caller)
+        guard let id = UUID(uuidString: input.path.credentialId),
+              let record = try await credentials.reverify(tenantID: tenant.id, id: id, scope: caller.scope, audit: caller.audit(tenantSlug: tenant.slug))
+        else { throw Problem.credentialNotFound(input.path.credentialId) }
+        return .accepted(.init(
+            headers: .init(location: "/v1/tenants/\(tenant.slug)/credentials/\(record.id.uuidString.lowercased())"),
+            body: .json(.init(record, language: Language.preferred(byAcceptLanguage: input.headers.acceptLanguage)))
+        ))
+    }
+
+    func getActiveCredential(_ input: Operations.GetActiveCredential.Input) async throws -> Operations.GetActiveCredential.Output {
+        let caller = try Caller.required()
+        let tenant = try await tenant(input.path.slug, for: caller)
+        guard let record = try await credentials.active(tenantID: tenant.id, scope: caller.scope) else {
+            throw Problem.noActiveCredential(tenant.slug)
+        }
+        return .ok(.init(body: .json(.init(record, language: Language.preferred(byAcceptLanguage: input.headers.acceptLanguage)))))
+    }
+
+    func getActiveCredentialSecret(_ input: Operations.GetActiveCredentialSecret.Input) async throws -> Operations.GetActiveCredentialSecret.Output {
+        let caller = try Caller.required()
+        let tenant = try await tenant(input.path.slug, for: caller)
+        guard let (record, sealed) = try await credentials.activeSealedFile(tenantID: tenant.id, audit: caller.audit(tenantSlug: tenant.slug)) else {
+            throw Problem.noActiveCredential(tenant.slug)
+        }
+        let file: RuntimeCredential
+        do {
+            guard let opened = RuntimeCredential(fileBytes: try sealer.open(sealed, tenantID: tenant.id, credentialID: record.id)) else {
+                throw Problem.internalError()
+            }
+            file = opened
+        } catch {
+            // A key removed before `keys rewrap` finished, or a row that was tampered with.
+            RequestScope.now.logger.error("cannot open the active credential", metadata: ["credential": "\(record.id)"])
+            throw Problem.internalError()
+        }
+        return .ok(.init(body: .json(.init(
+            clientId: file.clientID, clientSecret: file.clientSecret, projectId: file.projectID,
+            redirectUris: file.redirectURIs, javascriptOrigins: file.javascriptOrigins, uriSetVersion: record.uriSetVersion ?? 0
+        ))))
+    }
+
+    /// The `file` part of a multipart upload, read with the 64 KiB ceiling.
+    static func fileBytes(from parts: MultipartBody<Operations.UploadCredential.Input.Body.MultipartFormPayload>) async throws -> [UInt8] {
+        for try await part in parts {
+            guard case .file(let file) = part else { continue }
+            var bytes: [UInt8] = []
+            for try await chunk in file.payload.body {
+                guard bytes.count + chunk.count <= RequestBodyLimit.fileBytes else {
+                    throw RequestBodyLimit.tooLarge(RequestBodyLimit.fileBytes)
+                }
+                bytes.append(contentsOf: chunk)
+            }
+            return bytes
+        }
+        throw Problem.invalid("file", "The multipart body has no part named 'file'.")
+    }
+}
+
+extension Problem {
+    static func credentialNotFound(_ id: String) -> Problem {
+        Problem(.notFound, code: "credential_not_found", detail: "This tenant has no credential \(id).")
+    }
+
+    static func noActiveCredential(_ slug: String) -> Problem {
+        Problem(.notFound, code: "no_active_credential", detail: "Tenant '\(slug)' has no verified credential for its current URI set.")
+    }
+}
+
+extension Components.Schemas.Credential {
+    init(_ record: CredentialRecord, language: Language) {
+        self.init(
+            id: record.id.uuidString.lowercased(),
+            tenant: record.tenantSlug,
+            state: Components.Schemas.CredentialState(rawValue: record.state.rawValue) ?? .pending,
+            uploadedAt: record.uploadedAt,
+            uploadedBy: record.uploadedBy,
+            sha256: record.sha256,
+            clientType: record.clientType?.rawValue,
+            clientId: record.clientID,
+            projectId: record.projectID,
+            clientSecretHint: record.clientSecretHint,
+            uriSetVersion: record.uriSetVersion,
+            verifiedAt: record.verifiedAt,
+            attempts: record.attempts,
+            findings: record.findings.map { .init($0, language: language) }
+        )
+    }
+}
+
+extension Components.Schemas.Finding {
+    init(_ finding: Finding, language: Language) {
+        self.init(
+            code: Components.Schemas.FindingCode(rawValue: finding.code.rawValue) ?? .verificationFailed,
+            severity: finding.severity == .error ? .error : .warning,
+            field: finding.field,
+            value: finding.value,
+            expected: finding.expected,
+            hint: finding.hint?.rawValue,
+            message: finding.message(in: language)
+        )
+    }
+}

@@ -1,0 +1,167 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import ProvisionerDomain
+
+/// The live check against Google's token endpoint (contract section 7).
+///
+/// It redeems a dummy authorization code with the client's id and secret: Google checks the
+/// client before the code, so `400 {"error":"invalid_grant"}` means it knows the client and
+/// accepted the secret; `401 {"error":"invalid_client"}` with "not found" or "deleted" in
+/// `error_description` means the client does not exist, otherwise the secret is wrong.
+/// Network errors, timeouts, 429 and 5xx are retried with backoff, within `budget`; then the
+/// answer is `.unavailable`. Any other answer (another status or error code) is not something
+/// a retry would change, so it is `.unavailable` at once.
+///
+/// Neither the secret nor the request body is ever logged; logs carry the status and
+/// Google's `error` code only.
+public struct LiveGoogleCheck: LiveCheck {
+    public struct Configuration: Sendable {
+        /// `PROVISIONER_GOOGLE_TOKEN_URL`.
+        public var tokenURL: String
+        /// Per request, connection included.
+        public var requestTimeout: Duration
+        /// Retries after the first try (network errors, timeouts, 429, 5xx).
+        public var retries: Int
+        public var backoff: Backoff
+        /// No retry starts after this much time has passed since the first try.
+        public var budget: Duration
+        /// The dummy authorization code.
+        public var dummyCode: String
+
+        public init(
+            tokenURL: String = "https://oauth2.googleapis.com/token",
+            requestTimeout: Duration = .seconds(5),
+            retries: Int = 3,
+            backoff: Backoff = Backoff(base: .seconds(1), cap: .seconds(8)),
+            budget: Duration = .seconds(25),
+            dummyCode: String = "provisioner-live-check-dummy-code"
+        ) {
+            self.tokenURL = tokenURL
+            self.requestTimeout = requestTimeout
+            self.retries = max(retries, 0)
+            self.backoff = backoff
+            self.budget = budget
+            self.dummyCode = dummyCode
+        }
+    }
+
+    let configuration: Configuration
+    let httpClient: HTTPClient
+    let logger: Logger
+
+    /// `httpClient` defaults to the process-wide shared client, which needs no shutdown.
+    public init(configuration: Configuration, httpClient: HTTPClient = .shared, logger: Logger) {
+        self.configuration = configuration
+        self.httpClient = httpClient
+        self.logger = logger
+    }
+
+    /// What one answer of the token endpoint means.
+    enum Answer: Equatable {
+        case outcome(LiveCheckOutcome)
+        /// Worth another try (429, 5xx).
+        case retry
+    }
+
+    public func check(_ credential: RuntimeCredential, redirectURI: String) async throws -> LiveCheckOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var request = HTTPClientRequest(url: configuration.tokenURL)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: Self.formBody([
+            ("grant_type", "authorization_code"),
+            ("code", configuration.dummyCode),
+            ("client_id", credential.clientID),
+            ("client_secret", credential.clientSecret),
+            ("redirect_uri", redirectURI),
+        ])))
+        var logger = logger
+        logger[metadataKey: "client_id"] = "\(credential.clientID)"
+
+        var attempt = 0
+        while true {
+            attempt += 1
+            let answer: Answer
+            do {
+                let response = try await httpClient.execute(request, timeout: Self.timeAmount(configuration.requestTimeout))
+                let body = try await response.body.collect(upTo: 64 * 1024)
+                answer = Self.interpret(status: Int(response.status.code), body: body)
+                if case .retry = answer {
+                    logger.warning("live check: Google answered \(response.status.code)", metadata: ["attempt": "\(attempt)"])
+                }
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                logger.warning(
+                    "live check: no answer from Google",
+                    metadata: ["attempt": "\(attempt)", "error": "\(String(reflecting: type(of: error)))"]
+                )
+                answer = .retry
+            }
+            if case .outcome(let outcome) = answer { return outcome }
+            guard attempt <= configuration.retries else { return .unavailable }
+            let wait = configuration.backoff.delay(attempt: attempt)
+            guard start.duration(to: clock.now) + wait + configuration.requestTimeout <= configuration.budget else {
+                return .unavailable
+            }
+            try await Task.sleep(for: wait)
+        }
+    }
+
+    /// Maps a status and body to a meaning (contract section 7).
+    static func interpret(status: Int, body: ByteBuffer) -> Answer {
+        if status == 429 || (500...599).contains(status) { return .retry }
+        let (error, description) = errorFields(body)
+        switch (status, error) {
+        case (400, "invalid_grant"?):
+            return .outcome(.validPair)
+        case (401, "invalid_client"?):
+            let text = (description ?? "").lowercased()
+            if text.contains("not found") || text.contains("deleted") {
+                return .outcome(.clientNotFound)
+            }
+            return .outcome(.clientSecretInvalid)
+        default:
+            return .outcome(.unavailable)
+        }
+    }
+
+    /// `error` and `error_description` of an OAuth error answer, if it is one.
+    static func errorFields(_ body: ByteBuffer) -> (error: String?, description: String?) {
+        guard let bytes = body.getBytes(at: body.readerIndex, length: body.readableBytes),
+              let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+        else { return (nil, nil) }
+        return (object["error"] as? String, object["error_description"] as? String)
+    }
+
+    /// `application/x-www-form-urlencoded`: every byte but the unreserved ones percent-encoded.
+    static func formBody(_ fields: [(String, String)]) -> String {
+        fields.map { "\(percentEncoded($0.0))=\(percentEncoded($0.1))" }.joined(separator: "&")
+    }
+
+    static func percentEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                bytes.append(byte)
+            default:
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import ProvisionerDomain
+import ProvisionerStore
+
+/// Called after each attempt to record a batch of verdicts: what was submitted, and how many
+/// the database took (a verdict for a request that is no longer being verified is dropped).
+public typealias CompletionObserver = @Sendable (_ submitted: [VerificationOutcome], _ recorded: Int) -> Void
+
+/// Records what became of a batch: every verdict in one statement, failed jobs back to the
+/// queue after a backoff (or rejected with `verification_failed` after the last attempt), and
+/// interrupted jobs given back.
+///
+/// When the database cannot take the verdicts after `completionAttempts` tries, the jobs are
+/// left as they are: their lease runs out and the rescuer hands them out again (the attempt
+/// counted), so an upload still reaches a verdict, whatever failed in between.
+struct VerificationCompleter: Sendable {
+    let queue: VerificationQueue
+    let configuration: WorkerConfiguration
+    let metrics: WorkerMetrics
+    let logger: Logger
+    let observer: CompletionObserver?
+
+    /// The verdict of a verification that could not be run, after its last attempt.
+    static func finalFailure(_ claim: ClaimedVerification) -> VerificationOutcome {
+        VerificationOutcome(
+            credentialID: claim.credentialID,
+            version: claim.version,
+            state: .rejected,
+            findings: [Finding(code: .verificationFailed)],
+            uriSetVersion: claim.uriSet?.version
+        )
+    }
+
+    func record(_ results: [JobResult]) async {
+        var verdicts: [(claim: ClaimedVerification, outcome: VerificationOutcome)] = []
+        var retries: [(claim: ClaimedVerification, reason: String)] = []
+        var interrupted: [ClaimedVerification] = []
+        verdicts.reserveCapacity(results.count)
+        for result in results {
+            switch result {
+            case .verdict(let claim, let outcome):
+                verdicts.append((claim, outcome))
+            case .failed(let claim, let reason):
+                metrics.jobFailures.increment()
+                if claim.attempt >= configuration.maxAttempts {
+                    logger.error("verification failed on its last attempt; rejecting it", metadata: metadata(claim, reason))
+                    verdicts.append((claim, Self.finalFailure(claim)))
+                } else {
+                    logger.warning("verification failed; it will be tried again", metadata: metadata(claim, reason))
+                    retries.append((claim, reason))
+                }
+            case .interrupted(let claim):
+                interrupted.append(claim)
+            }
+        }
+        await complete(verdicts)
+        await retry(retries)
+        await release(interrupted)
+    }
+
+    /// One statement for the whole batch, tried again on a transient error (a deadlock between
+    /// two workers' batches, a dropped connection).
+    func complete(_ verdicts: [(claim: ClaimedVerification, outcome: VerificationOutcome)]) async {
+        guard !verdicts.isEmpty else { return }
+        // The same order in every worker: tenants' rows are locked in one order, so two
+        // batches with uploads of the same tenants wait for each other rather than deadlock.
+        let ordered = verdicts.sorted { lhs, rhs in
+            Self.precedes(lhs.claim.tenantID, rhs.claim.tenantID)
+                || (lhs.claim.tenantID == rhs.claim.tenantID && Self.precedes(lhs.claim.credentialID, rhs.claim.credentialID))
+        }
+        let outcomes = ordered.map(\.outcome)
+        for attempt in 1...configuration.completionAttempts {
+            do {
+                let recorded = try await queue.complete(outcomes)
+                observer?(outcomes, recorded)
+                metrics.completed.increment(by: Int64(recorded))
+                metrics.recordVerdicts(ordered.map { ($0.outcome, $0.claim.pendingSince) })
+                if recorded < outcomes.count {
+                    logger.info("verdicts dropped: their requests were re-asked or rescued meanwhile",
+                                metadata: ["dropped": "\(outcomes.count - recorded)"])
+                }
+                return
+            } catch {
+                logger.warning(
+                    "could not record verdicts",
+                    metadata: ["attempt": "\(attempt)", "count": "\(outcomes.count)", "error": "\(DatabaseUnavailable.safeDescription(of: error))"]
+                )
+                if attempt == configuration.completionAttempts || Task.isCancelled { break }
+                try? await Task.sleep(for: configuration.databaseBackoff.delay(attempt: attempt))
+            }
+        }
+        logger.error("verdicts not recorded; their leases will expire and the rescuer will requeue them",
+                     metadata: ["count": "\(outcomes.count)"])
+    }
+
+    func retry(_ retries: [(claim: ClaimedVerification, reason: String)]) async {
+        for (claim, reason) in retries {
+            let notBefore = Date().addingTimeInterval(Backoff.seconds(configuration.retryBackoff.delay(attempt: claim.attempt)))
+            do {
+                try await queue.retry(credentialID: claim.credentialID, version: claim.version, notBefore: notBefore, error: reason)
+                metrics.retried.increment()
+            } catch {
+                logger.warning(
+                    "could not schedule retries; their leases will expire and the rescuer will requeue them",
+                    metadata: ["count": "\(retries.count)", "error": "\(DatabaseUnavailable.safeDescription(of: error))"]
+                )
+                return
+            }
+        }
+    }
+
+    func release(_ claims: [ClaimedVerification]) async {
+        guard !claims.isEmpty else { return }
+        do {
+            try await queue.release(claims.map { ($0.credentialID, $0.version) })
+            metrics.released.increment(by: Int64(claims.count))
+            logger.info("gave back unfinished verifications", metadata: ["count": "\(claims.count)"])
+        } catch {
+            logger.warning(
+                "could not give back unfinished verifications; their leases will expire",
+                metadata: ["count": "\(claims.count)", "error": "\(DatabaseUnavailable.safeDescription(of: error))"]
+            )
+        }
+    }
+
+    private func metadata(_ claim: ClaimedVerification, _ reason: String) -> Logger.Metadata {
+        [
+            "credential_id": "\(claim.credentialID.uuidString.lowercased())",
+            "attempt": "\(claim.attempt)",
+            "reason": "\(reason)",
+        ]
+    }
+
+    private static func precedes(_ lhs: UUID, _ rhs: UUID) -> Bool {
+        withUnsafeBytes(of: lhs.uuid) { l in
+            withUnsafeBytes(of: rhs.uuid) { r in
+                l.lexicographicallyPrecedes(r)
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// How the verification worker claims, retries, rescues and shuts down. The defaults are the
+/// production values; tests shorten the lease and the intervals.
+public struct WorkerConfiguration: Sendable {
+    /// Written to `credentials.claimed_by`: which worker holds a lease.
+    public var workerID: String
+    /// Verifications claimed by one statement. With the live check on, a batch is also at most
+    /// `liveCheckConcurrency`, so that every check of a batch runs at once and a batch ends
+    /// within one live-check budget, well inside its lease.
+    public var batchSize: Int
+    /// How long a claim is held before the rescuer may hand it to another worker.
+    public var lease: Duration
+    /// Tries of one verification request; after the last, it is rejected with `verification_failed`.
+    public var maxAttempts: Int
+    /// Claim at least this often even without a notification (a lost NOTIFY, a retry coming due).
+    public var pollInterval: Duration
+    /// How often expired leases are looked for.
+    public var rescueInterval: Duration
+    /// How often the queue gauges (depth, oldest pending age) are refreshed.
+    public var statsInterval: Duration
+    /// The wait before a failed verification is tried again (by attempt number).
+    public var retryBackoff: Backoff
+    /// Tries of the statement recording a batch's verdicts (a deadlock or a dropped connection)
+    /// before the batch is left to the lease rescuer.
+    public var completionAttempts: Int
+    /// The wait between those tries, and between failed claims.
+    public var databaseBackoff: Backoff
+    /// The wait before the listener reconnects after losing its connection.
+    public var listenerBackoff: Backoff
+    /// Claimed batches being verified or recorded at once: the next batch is claimed while
+    /// the previous one is recorded.
+    public var batchesInFlight: Int
+    /// Live checks running at once.
+    public var liveCheckConcurrency: Int
+    /// On graceful shutdown, how long batches in hand may still finish before they are
+    /// interrupted and given back to the queue.
+    public var shutdownGracePeriod: Duration
+
+    public init(
+        workerID: String = WorkerConfiguration.defaultWorkerID(),
+        batchSize: Int = 500,
+        lease: Duration = .seconds(30),
+        maxAttempts: Int = 5,
+        pollInterval: Duration = .seconds(1),
+        rescueInterval: Duration = .seconds(5),
+        statsInterval: Duration = .seconds(5),
+        retryBackoff: Backoff = Backoff(base: .seconds(2), cap: .seconds(300)),
+        completionAttempts: Int = 3,
+        databaseBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
+        listenerBackoff: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(10)),
+        batchesInFlight: Int = 2,
+        liveCheckConcurrency: Int = 64,
+        shutdownGracePeriod: Duration = .seconds(3)
+    ) {
+        self.workerID = workerID
+        self.batchSize = max(batchSize, 1)
+        self.lease = lease
+        self.maxAttempts = max(maxAttempts, 1)
+        self.pollInterval = pollInterval
+        self.rescueInterval = rescueInterval
+        self.statsInterval = statsInterval
+        self.retryBackoff = retryBackoff
+        self.completionAttempts = max(completionAttempts, 1)
+        self.databaseBackoff = databaseBackoff
+        self.listenerBackoff = listenerBackoff
+        self.batchesInFlight = max(batchesInFlight, 1)
+        self.liveCheckConcurrency = max(liveCheckConcurrency, 1)
+        self.shutdownGracePeriod = shutdownGracePeriod
+    }
+
+    /// `host:pid:random`, unique per process.
+    public static func defaultWorkerID() -> String {
+        let host = ProcessInfo.processInfo.hostName
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        return "\(host.prefix(40)):\(ProcessInfo.processInfo.processIdentifier):\(suffix)"
+    }
+
+    /// The claim size: `batchSize`, bounded by the live-check concurrency when checks run.
+    func claimLimit(liveCheck: Bool) -> Int {
+        liveCheck ? min(batchSize, liveCheckConcurrency) : batchSize
+    }
+}
