@@ -43,7 +43,7 @@ ST_PORT="${ST_PORT:-18080}"
 ST_MAX_EXAMPLES="${ST_MAX_EXAMPLES:-50}"
 ST_READY_TIMEOUT="${ST_READY_TIMEOUT:-120}"
 ST_ROLES="${ST_ROLES:-support dashboard runtime}"
-ST_TENANT_ADMIN="${ST_TENANT_ADMIN:-0}"
+ST_TENANT_ADMIN="${ST_TENANT_ADMIN:-1}"
 base="http://127.0.0.1:$ST_PORT"
 
 bootstrap
@@ -156,13 +156,13 @@ if [ "$ST_TENANT_ADMIN" = 1 ] && [ "$have_token_cmd" = 1 ]; then
 		if [ "${roles[$i]}" = support ]; then support_token="${tokens[$i]}"; fi
 	done
 	[ -n "$support_token" ] || die "ST_TENANT_ADMIN=1 needs the support role in ST_ROLES"
-	log "tenant st-tenant and a tenant_admin token for it"
+	log "tenant acme (the slug of the spec's examples) and a tenant_admin token for it"
 	code="$(curl -s -o "$ST_DIR/tenant.json" -w '%{http_code}' -X POST "$base/v1/tenants" \
 		-H "Authorization: Bearer $support_token" -H 'Content-Type: application/json' \
-		--data '{"slug": "st-tenant", "display_name": "Schemathesis テナント"}')"
+		--data '{"slug": "acme", "display_name": "Acme 株式会社"}')"
 	[ "$code" = 201 ] || die "POST /v1/tenants answered $code, not 201 (see $ST_DIR/tenant.json)"
-	tok="$(create_token tenant_admin st-tenant-admin --tenant st-tenant)" ||
-		die "token create --role tenant_admin --tenant st-tenant failed"
+	tok="$(create_token tenant_admin acme-admin --tenant acme)" ||
+		die "token create --role tenant_admin --tenant acme failed"
 	roles+=(tenant_admin)
 	tokens+=("$tok")
 fi

@@ -102,16 +102,24 @@ extension ServiceAPI {
 
     /// The `file` part of a multipart upload, read with the 64 KiB ceiling.
     static func fileBytes(from parts: MultipartBody<Operations.UploadCredential.Input.Body.MultipartFormPayload>) async throws -> [UInt8] {
-        for try await part in parts {
-            guard case .file(let file) = part else { continue }
-            var bytes: [UInt8] = []
-            for try await chunk in file.payload.body {
-                guard bytes.count + chunk.count <= RequestBodyLimit.fileBytes else {
-                    throw RequestBodyLimit.tooLarge(RequestBodyLimit.fileBytes)
+        // The parts are parsed and checked while they are read: a malformed body, a missing
+        // or repeated `file` part or an unknown part surfaces here.
+        do {
+            for try await part in parts {
+                guard case .file(let file) = part else { continue }
+                var bytes: [UInt8] = []
+                for try await chunk in file.payload.body {
+                    guard bytes.count + chunk.count <= RequestBodyLimit.fileBytes else {
+                        throw RequestBodyLimit.tooLarge(RequestBodyLimit.fileBytes)
+                    }
+                    bytes.append(contentsOf: chunk)
                 }
-                bytes.append(contentsOf: chunk)
+                return bytes
             }
-            return bytes
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw Problem.invalid("file", "The multipart body must be well-formed and hold exactly one part, named 'file', with the client_secrets.json.")
         }
         throw Problem.invalid("file", "The multipart body has no part named 'file'.")
     }

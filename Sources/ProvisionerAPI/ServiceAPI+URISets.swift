@@ -41,7 +41,7 @@ extension ServiceAPI {
         let caller = try Caller.required()
         let tenant = try await tenant(input.path.slug, for: caller)
         let limit = try RequestValidation.limit(input.query.limit)
-        let before = try PageCursor.decode(input.query.cursor).map { Int(clamping: $0.micros) }
+        let before = try PageCursor.decode(input.query.cursor).map { Int(Int32(clamping: $0.micros)) }
         let page = try await uriSets.list(tenantID: tenant.id, scope: caller.scope, limit: limit + 1, beforeVersion: before)
         let items = page.prefix(limit)
         let next = page.count > limit ? items.last.map { PageCursor.encode(sortKey: Int64($0.version)) } : nil
