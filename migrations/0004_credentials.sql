@@ -77,12 +77,23 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     i integer;
+    job record;
     recorded integer := 0;
     row credentials%ROWTYPE;
     final_state text;
     newer_verified boolean;
 BEGIN
-    FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+    -- Locks are taken tenant row first, then credential rows, tenant by tenant in one order:
+    -- the same order as the API's writes, so two completers, or a completer and a
+    -- re-verification, wait for each other instead of deadlocking; and the check for a newer
+    -- verified upload sees what another completer of the same tenant just committed.
+    FOR job IN
+        SELECT j.i, c.tenant_id
+        FROM generate_subscripts(ids, 1) AS j(i) JOIN credentials c ON c.id = ids[j.i]
+        ORDER BY c.tenant_id, c.id
+    LOOP
+        i := job.i;
+        PERFORM 1 FROM tenants WHERE id = job.tenant_id FOR UPDATE;
         SELECT * INTO row FROM credentials
         WHERE id = ids[i] AND verification_version = versions[i] AND state = 'verifying'
         FOR UPDATE;

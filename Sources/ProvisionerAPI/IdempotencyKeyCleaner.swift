@@ -16,7 +16,8 @@ struct IdempotencyKeyCleaner: Service {
             } catch {
                 logger.warning("could not delete expired idempotency keys", metadata: ["error": "\(DatabaseUnavailable.safeDescription(of: error))"])
             }
-            try? await Task.sleep(for: interval)
+            // The sleep ends at once when the service group shuts down.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

@@ -1,10 +1,11 @@
+import Foundation
 import HTTPTypes
 import OpenAPIRuntime
 import ProvisionerStore
 
 /// Outermost middleware of the generated server: turns every error of an operation into a
 /// problem answer, so that no error escapes as a bare 500 and no error text (which could
-/// carry request data) reaches the caller unvetted.
+/// carry request data) reaches the caller unvetted; and gives `Location` back its slashes.
 struct ProblemMiddleware: ServerMiddleware {
     func intercept(
         _ request: HTTPRequest,
@@ -14,7 +15,13 @@ struct ProblemMiddleware: ServerMiddleware {
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
         do {
-            return try await next(request, body, metadata)
+            var (response, responseBody) = try await next(request, body, metadata)
+            // The generated code percent-encodes header values, `/` included; a Location is a
+            // URI reference already.
+            if let location = response.headerFields[.location], let decoded = location.removingPercentEncoding {
+                response.headerFields[.location] = decoded
+            }
+            return (response, responseBody)
         } catch {
             let scope = RequestScope.now
             let problem = Problem.from(error)

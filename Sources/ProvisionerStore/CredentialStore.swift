@@ -149,6 +149,9 @@ public struct PostgresCredentialStore: CredentialStore {
     public func reverify(tenantID: UUID, id: UUID, scope: AccessScope, audit: AuditEntry) async throws -> CredentialRecord? {
         try await database.transaction(scope) { connection in
             let logger = database.logger
+            // The tenant row first, as every writer of a tenant's credentials does (see
+            // complete_verifications in migration 0004).
+            try await connection.query("SELECT 1 FROM tenants WHERE id = \(tenantID) FOR UPDATE", logger: logger)
             let updated = try await connection.query(
                 """
                 UPDATE credentials

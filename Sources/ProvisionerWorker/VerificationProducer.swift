@@ -37,7 +37,11 @@ struct VerificationProducer: Sendable {
 
                 let batch: [ClaimedVerification]
                 do {
+                    let claimStarted = ContinuousClock.now
                     batch = try await queue.claim(limit: limit, lease: configuration.lease, workerID: configuration.workerID)
+                    if !batch.isEmpty {
+                        logger.trace("batch claimed", metadata: ["count": "\(batch.count)", "claim": "\(claimStarted.duration(to: .now))"])
+                    }
                     claimFailures = 0
                 } catch {
                     if Task.isCancelled { break }
@@ -92,11 +96,17 @@ struct VerificationProducer: Sendable {
     /// cancelled (shutdown after the grace period); recording what became of them does not,
     /// so interrupted jobs are given back rather than left to expire.
     func process(_ batch: [ClaimedVerification]) async {
+        let clock = ContinuousClock()
+        let started = clock.now
         let pairs = batch.compactMap { claim in claim.clientID.map { (clientID: $0, tenantID: claim.tenantID) } }
         let results: [JobResult]
         do {
             let inUse = try await queue.clientIDsActiveElsewhere(pairs)
+            let looked = clock.now
             results = await executor.execute(batch, clientIDsInUse: inUse)
+            logger.trace("batch verified", metadata: [
+                "count": "\(batch.count)", "in_use_query": "\(started.duration(to: looked))", "verify": "\(looked.duration(to: clock.now))",
+            ])
         } catch {
             let cancelled = Task.isCancelled
             results = batch.map { claim in
@@ -104,6 +114,8 @@ struct VerificationProducer: Sendable {
             }
         }
         // An unstructured task does not inherit cancellation.
+        let verified = clock.now
         await Task { [completer] in await completer.record(results) }.value
+        logger.trace("batch recorded", metadata: ["count": "\(batch.count)", "record": "\(verified.duration(to: clock.now))"])
     }
 }

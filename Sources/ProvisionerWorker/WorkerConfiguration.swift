@@ -49,7 +49,7 @@ public struct WorkerConfiguration: Sendable {
         completionAttempts: Int = 3,
         databaseBackoff: Backoff = Backoff(base: .milliseconds(100), cap: .seconds(5)),
         listenerBackoff: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(10)),
-        batchesInFlight: Int = 2,
+        batchesInFlight: Int = 3,
         liveCheckConcurrency: Int = 64,
         shutdownGracePeriod: Duration = .seconds(3)
     ) {

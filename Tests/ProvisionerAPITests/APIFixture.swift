@@ -154,11 +154,8 @@ func expectProblem(
     }
 }
 
-/// Parses an RFC 3339 time as the API writes it.
+/// Parses an RFC 3339 time as the API writes it (UTC, `Z`).
 func rfc3339(_ value: Any?) -> Date? {
     guard let text = value as? String, text.hasSuffix("Z") else { return nil }
-    let plain = ISO8601DateFormatter()
-    let fractional = ISO8601DateFormatter()
-    fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return fractional.date(from: text) ?? plain.date(from: text)
+    return try? LenientDateTranscoder().decode(text)
 }

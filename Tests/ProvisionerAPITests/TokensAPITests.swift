@@ -1,0 +1,217 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import ProvisionerDomain
+import ProvisionerStore
+import ProvisionerTestSupport
+import Testing
+@testable import ProvisionerAPI
+
+/// `/v1/tokens` through the real application and PostgreSQL (contract sections 2 and 4, Tokens).
+@Suite struct TokensAPITests {
+    static let createdKeys: Set<String> = ["id", "token", "role", "name", "tenant", "expires_at", "created_at"]
+    static let infoKeys: Set<String> = ["id", "role", "name", "tenant", "expires_at", "created_at", "last_used_at", "revoked_at"]
+
+    @Test func createsEveryRoleShownOnceAndUsable() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            try await APIFixture.tenants(url, [("acme", "Acme"), ("globex", "Globex")])
+            var made: [String: (id: String, token: String)] = [:]
+            for (role, body) in [
+                ("support", #"{"role":"support","name":"desk-sato"}"#),
+                ("dashboard", #"{"role":"dashboard","name":"grafana"}"#),
+                ("runtime", #"{"role":"runtime","name":"crm-runtime"}"#),
+                ("tenant_admin", #"{"role":"tenant_admin","name":"acme-admin","tenant":"acme"}"#),
+            ] {
+                let reply = try await client.send(.post, "/v1/tokens", token: support.token, body: body)
+                try #require(reply.status == .created, "\(role): \(reply.text)")
+                let object = try #require(reply.object)
+                #expect(Self.createdKeys.isSubset(of: Set(object.keys)), "\(role) lacks \(Self.createdKeys.subtracting(object.keys))")
+                let id = try #require(object["id"] as? String)
+                let token = try #require(object["token"] as? String)
+                #expect(UUID(uuidString: id) != nil)
+                #expect(BearerToken.looksValid(token), "\(token)")
+                #expect(object["role"] as? String == role)
+                #expect(object["expires_at"] is NSNull)
+                #expect(rfc3339(object["created_at"]) != nil)
+                if role == "tenant_admin" {
+                    #expect(object["tenant"] as? String == "acme")
+                } else {
+                    #expect(object["tenant"] is NSNull, "\(role): tenant should be present and null: \(reply.text)")
+                }
+                made[role] = (id, token)
+            }
+            let tokens = made
+
+            // Each is usable at once, within its role.
+            #expect(try await client.send(.get, "/v1/tokens", token: tokens["support"]!.token).status == .ok)
+            #expect(try await client.send(.get, "/v1/tenants", token: tokens["dashboard"]!.token).status == .ok)
+            #expect(try await client.send(.post, "/v1/tenants", token: tokens["dashboard"]!.token, body: #"{"slug":"x-dash","display_name":"X"}"#).status == .forbidden)
+            #expect(try await client.send(.get, "/v1/tenants", token: tokens["runtime"]!.token).status == .forbidden)
+            #expect(try await client.send(.get, "/v1/tenants/acme", token: tokens["tenant_admin"]!.token).status == .ok)
+            expectProblem(try await client.send(.get, "/v1/tenants/globex", token: tokens["tenant_admin"]!.token), .notFound, "tenant_not_found")
+            #expect(try await client.send(.get, "/v1/tenants", token: tokens["tenant_admin"]!.token).status == .forbidden)
+
+            // The list has them all, with their fields, and never a token.
+            let list = try await client.send(.get, "/v1/tokens", token: support.token)
+            #expect(list.status == .ok)
+            #expect(list.nextCursor == .some(nil), "\(list.text)")
+            for (role, value) in tokens {
+                let item = try #require(list.items.first { $0["id"] as? String == value.id }, "\(role) not listed")
+                #expect(Self.infoKeys.isSubset(of: Set(item.keys)), "\(role) lacks \(Self.infoKeys.subtracting(item.keys))")
+                #expect(item["token"] == nil)
+                #expect(item["token_hash"] == nil)
+                #expect(item["role"] as? String == role)
+                #expect(item["revoked_at"] is NSNull)
+                #expect(item["expires_at"] is NSNull)
+                // Each was used above.
+                #expect(rfc3339(item["last_used_at"]) != nil, "\(role): last_used_at \(String(describing: item["last_used_at"]))")
+                #expect(!list.text.contains(value.token))
+                #expect(!list.text.contains(String(value.token.dropFirst(BearerToken.prefix.count))))
+            }
+            #expect(!list.text.contains(support.token))
+            #expect(list.items.first(where: { $0["id"] as? String == tokens["tenant_admin"]!.id })?["tenant"] as? String == "acme")
+            #expect(list.items.first(where: { $0["id"] as? String == tokens["support"]!.id })?["name"] as? String == "desk-sato")
+        }
+    }
+
+    @Test func roleAndTenantMustMatch() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            try await APIFixture.tenants(url, [("acme", "Acme")])
+            let bad = [
+                #"{"role":"tenant_admin","name":"no-tenant"}"#,
+                #"{"role":"support","name":"with-tenant","tenant":"acme"}"#,
+                #"{"role":"dashboard","name":"with-tenant","tenant":"acme"}"#,
+                #"{"role":"runtime","name":"with-tenant","tenant":"acme"}"#,
+                #"{"role":"superuser","name":"x"}"#,
+                #"{"name":"no-role"}"#,
+                #"{"role":"support"}"#,
+                #"{"role":"support","name":""}"#,
+                #"{"role":"support","name":" lead"}"#,
+                #"{"role":"support","name":"a\u0000b"}"#,
+                "{\"role\":\"support\",\"name\":\"\(String(repeating: "n", count: 101))\"}",
+                #"{"role":"support","name":"x","extra":1}"#,
+                #"{"role":"support","name":"x","expires_at":"tomorrow"}"#,
+                #"{"role":"support","name":"x""#,
+            ]
+            for body in bad {
+                let reply = try await client.send(.post, "/v1/tokens", token: support.token, body: body)
+                expectProblem(reply, .badRequest, "invalid_request", body)
+            }
+            for body in [#"{"role":"support","name":""}"#, "{\"role\":\"support\",\"name\":\"\(String(repeating: "n", count: 101))\"}"] {
+                expectProblem(try await client.send(.post, "/v1/tokens", token: support.token, body: body), .badRequest, "invalid_request", field: "name", body)
+            }
+            // A tenant_admin of a tenant that does not exist is refused and nothing is made.
+            let unknown = try await client.send(.post, "/v1/tokens", token: support.token, body: #"{"role":"tenant_admin","name":"x","tenant":"nosuch"}"#)
+            #expect([.notFound, .unprocessableContent, .badRequest].contains(unknown.status), "\(unknown.text)")
+            #expect(unknown.headers[.contentType]?.hasPrefix("application/problem+json") == true)
+            // 100 characters is the longest name.
+            let longest = try await client.send(.post, "/v1/tokens", token: support.token, body: "{\"role\":\"support\",\"name\":\"\(String(repeating: "n", count: 100))\"}")
+            #expect(longest.status == .created, "\(longest.text)")
+
+            // Only the fixture's token and the longest one exist.
+            let list = try await client.send(.get, "/v1/tokens", token: support.token)
+            #expect(list.items.count == 2, "\(list.text)")
+        }
+    }
+
+    @Test func revokeIs204AndTheTokenStopsWorkingAtOnce() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            let created = try await client.send(.post, "/v1/tokens", token: support.token, body: #"{"role":"dashboard","name":"to-revoke"}"#)
+            let id = try #require(created.object?["id"] as? String)
+            let token = try #require(created.object?["token"] as? String)
+            #expect(try await client.send(.get, "/v1/tenants", token: token).status == .ok)
+
+            let revoked = try await client.send(.delete, "/v1/tokens/\(id)", token: support.token)
+            #expect(revoked.status == .noContent, "\(revoked.text)")
+            #expect(revoked.body.isEmpty)
+
+            let after = try await client.send(.get, "/v1/tenants", token: token)
+            expectProblem(after, .unauthorized, "unauthenticated")
+            #expect(after.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+
+            let list = try await client.send(.get, "/v1/tokens", token: support.token)
+            let item = try #require(list.items.first { $0["id"] as? String == id })
+            #expect(rfc3339(item["revoked_at"]) != nil, "\(item)")
+            // The others still work.
+            #expect(try await client.send(.get, "/v1/tokens", token: support.token).status == .ok)
+        }
+    }
+
+    @Test func revokeUnknownIs404TokenNotFound() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            expectProblem(
+                try await client.send(.delete, "/v1/tokens/\(UUID().uuidString.lowercased())", token: support.token),
+                .notFound, "token_not_found"
+            )
+        }
+    }
+
+    @Test func expiredTokensAre401() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            // Expired before it was first used (made directly in the store).
+            let stale = try await APIFixture.token(url, role: .support, expiresAt: Date().addingTimeInterval(-60))
+            let staleReply = try await client.send(.get, "/v1/tokens", token: stale.token)
+            expectProblem(staleReply, .unauthorized, "unauthenticated")
+            #expect(staleReply.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+
+            // Made through the API, works until it expires, then answers 401.
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let expiry = Date().addingTimeInterval(2)
+            let created = try await client.send(
+                .post, "/v1/tokens", token: support.token,
+                body: #"{"role":"dashboard","name":"short-lived","expires_at":"\#(formatter.string(from: expiry))"}"#
+            )
+            try #require(created.status == .created, "\(created.text)")
+            let expiresAt = try #require(rfc3339(created.object?["expires_at"]), "\(created.text)")
+            #expect(abs(expiresAt.timeIntervalSince(expiry)) < 0.01)
+            let token = try #require(created.object?["token"] as? String)
+            #expect(try await client.send(.get, "/v1/tenants", token: token).status == .ok)
+            try await Task.sleep(for: .milliseconds(Int(max(0, expiry.timeIntervalSinceNow) * 1000) + 300))
+            expectProblem(try await client.send(.get, "/v1/tenants", token: token), .unauthorized, "unauthenticated")
+        }
+    }
+
+    @Test func missingAndGarbageTokensAre401() async throws {
+        try await withTestApplication { client, url in
+            _ = try await APIFixture.supportToken(url)
+            for header in [nil, "Bearer", "Bearer nope", "Basic dXNlcjpwYXNz", "Bearer " + BearerToken.generate()] as [String?] {
+                var headers: HTTPFields = [:]
+                if let header { headers[.authorization] = header }
+                let reply = try await client.send(.get, "/v1/tokens", headers: headers)
+                expectProblem(reply, .unauthorized, "unauthenticated", header ?? "no header")
+                #expect(reply.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            }
+        }
+    }
+
+    @Test func listPaginatesEachTokenOnce() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            var ids: Set<String> = [support.id.uuidString.lowercased()]
+            for index in 0..<14 {
+                let reply = try await client.send(.post, "/v1/tokens", token: support.token, body: #"{"role":"dashboard","name":"d\#(index)"}"#)
+                ids.insert(try #require(reply.object?["id"] as? String))
+            }
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let reply = try await client.send(.get, "/v1/tokens?limit=4" + (cursor.map { "&cursor=\($0)" } ?? ""), token: support.token)
+                try #require(reply.status == .ok, "\(reply.text)")
+                seen += reply.items.compactMap { $0["id"] as? String }
+                cursor = try #require(reply.nextCursor, "next_cursor must be present")
+                try #require(seen.count <= 40)
+            } while cursor != nil
+            #expect(seen.count == 15)
+            #expect(Set(seen) == ids)
+            expectProblem(try await client.send(.get, "/v1/tokens?limit=0", token: support.token), .badRequest, "invalid_request", field: "limit")
+            expectProblem(try await client.send(.get, "/v1/tokens?cursor=zzz", token: support.token), .badRequest, "invalid_request", field: "cursor")
+        }
+    }
+}
