@@ -90,6 +90,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Benchmark seeding and reporting (bench/drain.sh, bench/latency.sh); not shipped.
+        .executableTarget(
+            name: "provisioner-bench",
+            dependencies: [
+                "ProvisionerDomain",
+                "ProvisionerStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/Seeder",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ProvisionerTestSupport",
             dependencies: [

@@ -46,8 +46,9 @@ CREATE INDEX credentials_queue_pending ON credentials (next_attempt_at, id) WHER
 CREATE INDEX credentials_queue_waiting ON credentials (requested_at) WHERE state IN ('pending', 'verifying');
 -- The rescuer: leases that may have expired.
 CREATE INDEX credentials_queue_leased ON credentials (lease_expires_at) WHERE state = 'verifying';
--- client_id_in_use: is this client the active credential of another tenant?
-CREATE INDEX credentials_client_id ON credentials (client_id) WHERE client_id IS NOT NULL;
+-- client_id_in_use: is this client the active credential of another tenant? A hash index,
+-- since an uploaded client_id can be longer than a b-tree entry may be.
+CREATE INDEX credentials_client_id ON credentials USING hash (client_id) WHERE client_id IS NOT NULL;
 
 ALTER TABLE credentials ENABLE ROW LEVEL SECURITY;
 ALTER TABLE credentials FORCE ROW LEVEL SECURITY;

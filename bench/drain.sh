@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/drain.sh: how fast one `provisioner work` drains a backlog of uploads.
+#
+#   bench/drain.sh [N] [TENANTS]        N uploads (default 20000) over TENANTS tenants (default 1000)
+#
+# Prints figures, not a verdict. Steps:
+#  1. a database: DATABASE_URL if set (migrated here; the seeded rows stay), else a fresh
+#     database in the test cluster (.local/pg-test, 127.0.0.1:54330), dropped at the end;
+#  2. `provisioner-bench seed --parked`: N clean uploads, each sealed for its own row, inserted
+#     straight into PostgreSQL but not yet due;
+#  3. `provisioner work` (release build, LOG_LEVEL=warning) started and listening;
+#  4. `provisioner-bench release` makes them all due at once (one NOTIFY);
+#  5. `provisioner-bench report`: rate = verdicts / (last verified_at - release time), from
+#     the database's clock; then SIGTERM and the time the worker took to stop.
+# Binaries: $BIN_DIR, else `swift build -c release` (provisioner and provisioner-bench).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+N="${1:-20000}"
+TENANTS="${2:-1000}"
+cd "$root"
+
+if [ -z "${BIN_DIR:-}" ]; then
+	swift build -c release --product provisioner >&2
+	swift build -c release --product provisioner-bench >&2
+	BIN_DIR="$(swift build -c release --show-bin-path)"
+fi
+PROVISIONER="$BIN_DIR/provisioner"
+BENCH="$BIN_DIR/provisioner-bench"
+
+dropdb=""
+if [ -z "${DATABASE_URL:-}" ]; then
+	server="$(bash scripts/dev-postgres.sh ensure .local/pg-test 54330 postgres --no-fsync 2>/dev/null)"
+	name="bench_drain_$$"
+	psql "$server" -X -q -c "CREATE DATABASE $name" >/dev/null
+	DATABASE_URL="${server%/*}/$name"
+	dropdb="$name"
+fi
+export DATABASE_URL
+export PROVISIONER_ENCRYPTION_KEYS="${PROVISIONER_ENCRYPTION_KEYS:-bench:$(head -c 32 /dev/urandom | base64)}"
+export PROVISIONER_MIGRATIONS_DIR="$root/migrations"
+export LOG_LEVEL="${LOG_LEVEL:-warning}"
+
+worker=""
+cleanup() {
+	if [ -n "$worker" ] && kill -0 "$worker" 2>/dev/null; then kill -TERM "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true; fi
+	if [ -n "$dropdb" ]; then psql "${server}" -X -q -c "DROP DATABASE IF EXISTS $dropdb WITH (FORCE)" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+"$PROVISIONER" migrate >/dev/null
+"$BENCH" seed --count "$N" --tenants "$TENANTS" --parked
+
+"$PROVISIONER" work 2> >(grep -v ' info ' >&2) &
+worker=$!
+for _ in $(seq 1 100); do
+	listening="$(psql "$DATABASE_URL" -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'")"
+	[ "$listening" -ge 1 ] && break
+	sleep 0.1
+done
+[ "$listening" -ge 1 ] || { echo "drain: the worker did not start listening" >&2; exit 1; }
+
+"$BENCH" release
+"$BENCH" report --timeout 300
+start=$(date +%s.%N)
+kill -TERM "$worker"
+wait "$worker" || true
+worker=""
+awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "worker stopped %.2f s after SIGTERM\n", b - a }'
