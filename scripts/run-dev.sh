@@ -22,7 +22,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$REPO_ROOT"
 
 DEV_PG_DIR=.local/pg-dev
-DEV_PG_PORT=54329
+DEV_PG_PORT="${DEV_PG_PORT:-54329}"
 DEV_DB=provisioner
 KEYS_FILE=.local/dev-encryption-keys
 

@@ -65,7 +65,7 @@ fi
 
 # 2. a fresh database
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
-	TEST_DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure .local/pg-test 54330 postgres --no-fsync)"
+	TEST_DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure .local/pg-test "${TEST_PG_PORT:-54330}" postgres --no-fsync)"
 fi
 # Same server and credentials, database $ST_DB (keeps a ?query such as sslmode).
 url_path="${TEST_DATABASE_URL%%\?*}"

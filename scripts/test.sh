@@ -19,7 +19,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$REPO_ROOT"
 
 TEST_PG_DIR=.local/pg-test
-TEST_PG_PORT=54330
+TEST_PG_PORT="${TEST_PG_PORT:-54330}"
 
 bootstrap
 unset DATABASE_URL

@@ -73,21 +73,19 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Work: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the verification worker only.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the verification worker only (with /healthz and /metrics on PROVISIONER_HOST:PROVISIONER_PORT)."
+    )
 
     func run() async throws {
         let environment = try loadEnvironment(need: .databaseAndKeys)
-        _ = bootstrapObservability(environment)
+        let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.work")
         let (postgres, worker) = try makeWorker(environment, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: postgres), .init(service: worker)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+        let status = buildWorkerStatusApplication(
+            host: environment.host, port: environment.port, metrics: registry, services: [postgres, worker], logger: logger
         )
-        try await group.run()
+        try await status.runService()
     }
 }
 
