@@ -81,19 +81,9 @@ public struct PostgresTokenStore: TokenStore {
 
     public func authenticate(hash: [UInt8]) async throws -> TokenRecord? {
         try await database.withConnection { [database] connection in
-            // One round trip: read the token and, at most once a minute, note its use.
+            // One round trip, outside any tenant scope (migration 0007).
             let rows = try await connection.query(
-                """
-                WITH found AS (
-                    SELECT \(unescaped: Self.columns) FROM tokens WHERE token_hash = \(ByteBuffer(bytes: hash))
-                ), touched AS (
-                    UPDATE tokens SET last_used_at = now()
-                    WHERE id = (SELECT id FROM found) AND revoked_at IS NULL
-                      AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')
-                    RETURNING id
-                )
-                SELECT \(unescaped: Self.columns) FROM found
-                """,
+                "SELECT * FROM authenticate_token(\(ByteBuffer(bytes: hash)))",
                 logger: database.logger
             )
             return try await Self.decode(rows).first

@@ -202,10 +202,9 @@ import Testing
     }
 
     /// Tables that carry a `tenant_id` hold one tenant's data and must be behind row-level
-    /// security. `tokens` is the one documented exception of the migrations: authentication reads
-    /// it before any scope exists, and it holds no tenant data beyond the binding itself.
+    /// security, `tokens` included (authentication reads it through `authenticate_token`).
     @Test func everyTableWithATenantColumnHasRowLevelSecurity() async throws {
-        let exceptions: Set<String> = ["tokens"]
+        let exceptions: Set<String> = []
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url, purpose: .owner) { client in
                 let rows = try await client.query(
