@@ -90,19 +90,9 @@ public struct PostgresAuditStore: AuditStore {
     }
 
     public func list(tenantSlug: String?, action: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEvent] {
-        try await database.transaction(.allTenants) { connection in
-            let rows = try await connection.query(
-                """
-                SELECT id, at, token_id, actor_role, actor_name, tenant_slug, action, target, result, request_id
-                FROM audit_events
-                WHERE (\(tenantSlug)::text IS NULL OR tenant_slug = \(tenantSlug))
-                  AND (\(action)::text IS NULL OR action = \(action))
-                  AND (\(beforeID)::bigint IS NULL OR id < \(beforeID))
-                ORDER BY id DESC
-                LIMIT \(limit)
-                """,
-                logger: database.logger
-            )
+        let query = Self.listQuery(tenantSlug: tenantSlug, action: action, limit: limit, beforeID: beforeID)
+        return try await database.transaction(.allTenants) { connection in
+            let rows = try await connection.query(query, logger: database.logger)
             var events: [AuditEvent] = []
             for try await (id, at, tokenID, role, name, slug, action, target, result, requestID) in rows.decode(
                 (Int64, Date, UUID?, String?, String?, String?, String, String?, String, String?).self
@@ -114,5 +104,30 @@ public struct PostgresAuditStore: AuditStore {
             }
             return events
         }
+    }
+
+    /// The SQL of `list`, written for the filters given so that each is an index condition
+    /// (audit_events_tenant, audit_events_action, audit_events_tenant_action, or the primary key
+    /// newest first). Values are bind parameters.
+    public static func listQuery(tenantSlug: String?, action: String?, limit: Int, beforeID: Int64?) -> PostgresQuery {
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 256, interpolationCount: 4)
+        sql.appendLiteral(
+            "SELECT id, at, token_id, actor_role, actor_name, tenant_slug, action, target, result, request_id FROM audit_events WHERE true"
+        )
+        if let tenantSlug {
+            sql.appendLiteral(" AND tenant_slug = ")
+            sql.appendInterpolation(tenantSlug)
+        }
+        if let action {
+            sql.appendLiteral(" AND action = ")
+            sql.appendInterpolation(action)
+        }
+        if let beforeID {
+            sql.appendLiteral(" AND id < ")
+            sql.appendInterpolation(beforeID)
+        }
+        sql.appendLiteral(" ORDER BY id DESC LIMIT ")
+        sql.appendInterpolation(limit)
+        return PostgresQuery(stringInterpolation: sql)
     }
 }

@@ -24,24 +24,28 @@ public struct PostgresDashboardStore: DashboardStore {
         self.database = database
     }
 
+    /// Tenants per state, from the delta rows that migration 0006's triggers keep (a few dozen
+    /// rows), not a count of the tenants.
+    public static let stateCountsQuery: PostgresQuery = "SELECT state, sum(n)::bigint FROM tenant_state_counts GROUP BY state"
+
+    /// The queue and the verdicts of the last 24 hours, each from a partial index of 0004.
+    public static let credentialFiguresQuery: PostgresQuery = """
+        SELECT
+            (SELECT count(*) FROM credentials WHERE state IN ('pending', 'verifying')),
+            (SELECT extract(epoch FROM now() - min(requested_at))::float8 FROM credentials WHERE state IN ('pending', 'verifying')),
+            (SELECT count(*) FROM credentials WHERE verified_at > now() - interval '24 hours' AND state IN ('verified', 'superseded')),
+            (SELECT count(*) FROM credentials WHERE verified_at > now() - interval '24 hours' AND state = 'rejected')
+        """
+
     public func summary() async throws -> DashboardSummary {
         try await database.transaction(.allTenants) { connection in
             let logger = database.logger
             var byState: [TenantState: Int] = Dictionary(uniqueKeysWithValues: TenantState.allCases.map { ($0, 0) })
-            let states = try await connection.query("SELECT state, count(*) FROM tenants GROUP BY state", logger: logger)
+            let states = try await connection.query(Self.stateCountsQuery, logger: logger)
             for try await (state, count) in states.decode((String, Int).self) {
                 if let state = TenantState(rawValue: state) { byState[state] = count }
             }
-            let rows = try await connection.query(
-                """
-                SELECT
-                    (SELECT count(*) FROM credentials WHERE state IN ('pending', 'verifying')),
-                    (SELECT extract(epoch FROM now() - min(requested_at))::float8 FROM credentials WHERE state IN ('pending', 'verifying')),
-                    (SELECT count(*) FROM credentials WHERE verified_at > now() - interval '24 hours' AND state IN ('verified', 'superseded')),
-                    (SELECT count(*) FROM credentials WHERE verified_at > now() - interval '24 hours' AND state = 'rejected')
-                """,
-                logger: logger
-            )
+            let rows = try await connection.query(Self.credentialFiguresQuery, logger: logger)
             for try await (pending, oldest, verified, rejected) in rows.decode((Int, Double?, Int, Int).self) {
                 return DashboardSummary(
                     tenants: byState.values.reduce(0, +), byState: byState, credentialsPending: pending,

@@ -17,6 +17,8 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
     /// Whether an error means "the database is not there right now" rather than a bug.
     public static func isUnavailability(_ error: any Error) -> Bool {
         if error is DatabaseUnavailable || error is DeadlineExceeded { return true }
+        // The pool gives up connecting with its own error type, which it does not export.
+        if String(reflecting: type(of: error)).contains("ConnectionPoolError") { return true }
         guard let error = error as? PSQLError else { return false }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,

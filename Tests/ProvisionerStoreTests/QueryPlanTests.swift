@@ -1,0 +1,275 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ProvisionerDomain
+import ProvisionerStore
+import ProvisionerTestSupport
+import Testing
+
+/// The dashboard's request-path queries are answered from indexes, as `provisioner_app` under
+/// row-level security (where only LEAKPROOF quals may become index conditions), on a database
+/// of a realistic shape. Each query is EXPLAINed exactly as its store sends it: the same SQL
+/// text (the stores' `...Query` functions) and the same bind parameters, so the plan is the
+/// custom plan the server makes for the service's unnamed statements.
+@Suite struct QueryPlanTests {
+    static let logger = TestDatabase.logger
+
+    /// One plan node: its type, relation and index (when it has them).
+    struct Node: CustomStringConvertible {
+        let type: String
+        let relation: String?
+        let index: String?
+        var description: String { "\(type)\(relation.map { " on \($0)" } ?? "")\(index.map { " using \($0)" } ?? "")" }
+    }
+
+    /// 20,000 tenants (words in their names, a URI set for most, mixed states), 100,000
+    /// credentials (a few waiting, some verdicts in the last day) and 100,000 audit events.
+    static let seedSQL = [
+        "SELECT set_config('provisioner.all_tenants', 'on', false)",
+        """
+        INSERT INTO tenants (slug, display_name, suspended, current_uri_set_version, created_at)
+        SELECT (ARRAY['acme','globex','initech','umbrella','hooli','wonka','sakura','fuji','north','blue'])[1 + i % 10] || '-' || i,
+               initcap((ARRAY['stark','wayne','tyrell','soylent','monarch','vandelay','hikari','midori','silver','iron'])[1 + (i / 10) % 10])
+                   || CASE WHEN i % 500 = 0 THEN ' Acme' ELSE '' END || ' 株式会社',
+               i % 50 = 0, CASE WHEN i % 20 <> 0 THEN 1 END, now() - i * interval '1 hour'
+        FROM generate_series(1, 20000) AS i
+        """,
+        """
+        INSERT INTO credentials (id, tenant_id, state, uploaded_at, uploaded_by, sha256, sealed_key_id, sealed_file,
+                                 verified_at, requested_at)
+        SELECT gen_random_uuid(), t.id, s.state, s.at, 'plan-test', md5(t.id::text || k) || md5(k || t.id::text), 'k', '\\x00'::bytea,
+               CASE WHEN s.state IN ('verified', 'rejected', 'superseded') THEN s.at + interval '3 seconds' END, s.at
+        FROM (SELECT id, row_number() OVER (ORDER BY created_at) AS n FROM tenants WHERE current_uri_set_version IS NOT NULL) t
+        CROSS JOIN generate_series(1, 5) AS k
+        CROSS JOIN LATERAL (
+            SELECT now() - ((t.n * 5 + 5 - k) * interval '7 minutes') AS at,
+                   CASE WHEN k < 5 THEN 'superseded'
+                        WHEN t.n % 100 = 0 THEN 'pending' WHEN t.n % 100 = 1 THEN 'verifying'
+                        WHEN t.n % 6 = 0 THEN 'rejected' ELSE 'verified' END AS state
+        ) s
+        """,
+        """
+        UPDATE tenants t SET latest_credential_id = c.id, latest_credential_state = c.state,
+               latest_credential_uploaded_at = c.uploaded_at,
+               active_credential_id = CASE WHEN c.state = 'verified' THEN c.id END
+        FROM (SELECT DISTINCT ON (tenant_id) tenant_id, id, state, uploaded_at FROM credentials
+              ORDER BY tenant_id, uploaded_at DESC, id DESC) c
+        WHERE t.id = c.tenant_id
+        """,
+        """
+        INSERT INTO audit_events (tenant_id, tenant_slug, action, result, at)
+        SELECT t.id, t.slug, (ARRAY['tenant.create','uri_set.issue','credential.upload','credential.verify','token.create'])[1 + i % 5],
+               'success', now() - (100000 - i) * interval '1 minute'
+        FROM generate_series(1, 100000) AS i
+        JOIN (SELECT id, slug, row_number() OVER (ORDER BY id) AS n FROM tenants) t ON t.n = 1 + (i * 7919) % 20000
+        """,
+        "ANALYZE",
+    ]
+
+    /// Every node of an `EXPLAIN (FORMAT JSON)` answer.
+    static func nodes(ofExplain json: String) throws -> [Node] {
+        guard let top = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]],
+              let plan = top.first?["Plan"] as? [String: Any]
+        else { throw TestDatabaseError("unexpected EXPLAIN output: \(json)") }
+        var found: [Node] = []
+        func walk(_ node: [String: Any]) {
+            found.append(Node(type: node["Node Type"] as? String ?? "?", relation: node["Relation Name"] as? String,
+                              index: node["Index Name"] as? String))
+            for child in node["Plans"] as? [[String: Any]] ?? [] { walk(child) }
+        }
+        walk(plan)
+        return found
+    }
+
+    /// The plan of `query`, with its own binds, as provisioner_app in the all-tenant scope.
+    static func plan(_ query: PostgresQuery, database: Database) async throws -> [Node] {
+        let explain = PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) " + query.sql, binds: query.binds)
+        let json = try await database.transaction(.allTenants) { connection in
+            var text = ""
+            for try await row in try await connection.query(explain, logger: logger) {
+                for cell in row { if var bytes = cell.bytes { text += bytes.readString(length: bytes.readableBytes) ?? "" } }
+            }
+            return text
+        }
+        return try nodes(ofExplain: json)
+    }
+
+    static func expectNoSeqScan(_ nodes: [Node], on tables: Set<String>, _ what: String) {
+        let scans = nodes.filter { $0.type == "Seq Scan" && tables.contains($0.relation ?? "") }
+        #expect(scans.isEmpty, "\(what): \(nodes)")
+    }
+
+    /// Read through an index: an index scan of it, or a bitmap heap scan (fed by index scans).
+    static func readThroughIndex(_ node: Node, _ table: String) -> Bool {
+        node.relation == table && ["Index Scan", "Index Only Scan", "Bitmap Heap Scan"].contains(node.type)
+    }
+
+    static func expectIndex(_ nodes: [Node], on table: String, _ what: String) {
+        #expect(nodes.contains { readThroughIndex($0, table) }, "\(what): no index scan of \(table): \(nodes)")
+    }
+
+    @Test func dashboardQueriesAreAnsweredFromIndexesUnderRowLevelSecurity() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url, purpose: .owner) { owner in
+                try await owner.withConnection { connection in
+                    for statement in Self.seedSQL {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Self.logger)
+                    }
+                }
+            }
+            try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
+                let database = Database(client: client, logger: Self.logger)
+                // Really provisioner_app, really under RLS.
+                let who = try await database.transaction(.allTenants) { connection in
+                    var role = ""
+                    for try await (name, superuser, bypass) in try await connection.query(
+                        "SELECT current_user::text, r.rolsuper, r.rolbypassrls FROM pg_roles r WHERE r.rolname = current_user",
+                        logger: Self.logger
+                    ).decode((String, Bool, Bool).self) {
+                        #expect(!superuser && !bypass)
+                        role = name
+                    }
+                    return role
+                }
+                #expect(who == "provisioner_app")
+
+                // The summary.
+                let counts = try await Self.plan(PostgresDashboardStore.stateCountsQuery, database: database)
+                Self.expectNoSeqScan(counts, on: ["tenants"], "summary by_state")
+                #expect(!counts.contains { $0.relation == "tenants" }, "by_state must not count tenants: \(counts)")
+                let figures = try await Self.plan(PostgresDashboardStore.credentialFiguresQuery, database: database)
+                Self.expectNoSeqScan(figures, on: ["credentials"], "summary credentials")
+                #expect(figures.filter { $0.relation == "credentials" }.allSatisfy { Self.readThroughIndex($0, "credentials") }, "\(figures)")
+
+                // Tenant pages.
+                let after = PageKey(micros: Int64(Date().timeIntervalSince1970 * 1_000_000) - 3_600_000_000 * 500, id: UUID())
+                let tenantPages: [(String, TenantFilter, PageKey?)] = [
+                    ("state", TenantFilter(state: .verified), nil),
+                    ("state, next page", TenantFilter(state: .verified), after),
+                    ("rare state", TenantFilter(state: .suspended), nil),
+                    ("q", TenantFilter(query: "acme"), nil),
+                    ("q, next page", TenantFilter(query: "acme"), after),
+                    ("rare q", TenantFilter(query: "wonka-1999"), nil),
+                    ("q with % and _", TenantFilter(query: "50%_off"), nil),
+                    ("short q", TenantFilter(query: "a"), nil),
+                    ("state and q", TenantFilter(state: .rejected, query: "sakura"), nil),
+                    ("no filter", TenantFilter(), nil),
+                    ("no filter, next page", TenantFilter(), after),
+                ]
+                for (what, filter, key) in tenantPages {
+                    let nodes = try await Self.plan(PostgresTenantStore.listQuery(filter: filter, limit: 51, after: key), database: database)
+                    Self.expectNoSeqScan(nodes, on: ["tenants", "tenant_search", "credentials"], "tenants: \(what)")
+                    Self.expectIndex(nodes, on: "tenants", "tenants: \(what)")
+                }
+
+                // Audit pages.
+                let auditPages: [(String, String?, String?, Int64?)] = [
+                    ("tenant", "acme-10", nil, nil),
+                    ("tenant, next page", "acme-10", nil, 50_000),
+                    ("action", nil, "token.create", nil),
+                    ("action, next page", nil, "token.create", 50_000),
+                    ("tenant and action", "acme-10", "token.create", nil),
+                    ("no filter", nil, nil, nil),
+                    ("no filter, next page", nil, nil, 50_000),
+                ]
+                for (what, tenant, action, before) in auditPages {
+                    let nodes = try await Self.plan(
+                        PostgresAuditStore.listQuery(tenantSlug: tenant, action: action, limit: 51, beforeID: before), database: database
+                    )
+                    Self.expectNoSeqScan(nodes, on: ["audit_events"], "audit: \(what)")
+                    Self.expectIndex(nodes, on: "audit_events", "audit: \(what)")
+                }
+
+            }
+
+            // What the function runs, as its owner (the migration owner): trigram indexes.
+            try await TestDatabase.withClient(url, purpose: .owner) { owner in
+                let database = Database(client: owner, logger: Self.logger)
+                let nodes = try await Self.plan(
+                    "SELECT s.tenant_id FROM tenant_search s WHERE (s.slug LIKE \("%wonka-1999%") OR s.name_lower LIKE \("%wonka-1999%")) AND provisioner_may_see(s.tenant_id)",
+                    database: database
+                )
+                #expect(nodes.contains { $0.index == "tenant_search_slug" } && nodes.contains { $0.index == "tenant_search_name" }, "\(nodes)")
+            }
+        }
+    }
+
+    /// The by_state figures kept by the triggers match a count of the tenants, through inserts,
+    /// state changes and folds of the delta rows.
+    @Test func stateCountsFollowTheTenants() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url, purpose: .owner) { owner in
+                try await owner.withConnection { connection in
+                    try await connection.query("SELECT set_config('provisioner.all_tenants', 'on', false)", logger: Self.logger)
+                    try await connection.query(
+                        "INSERT INTO tenants (slug, display_name) SELECT 'count-' || i, 'Count ' || i FROM generate_series(1, 300) AS i",
+                        logger: Self.logger
+                    )
+                    for i in 1...100 {
+                        try await connection.query(
+                            "UPDATE tenants SET current_uri_set_version = 1, suspended = (\(i) % 7 = 0) WHERE slug = \("count-\(i)")",
+                            logger: Self.logger
+                        )
+                    }
+                    try await connection.query("UPDATE tenants SET suspended = true WHERE slug LIKE 'count-2_'", logger: Self.logger)
+                }
+            }
+            try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
+                let database = Database(client: client, logger: Self.logger)
+                let summary = try await PostgresDashboardStore(database: database).summary()
+                let truth = try await database.transaction(.allTenants) { connection in
+                    var counts: [TenantState: Int] = [:]
+                    for try await (state, n) in try await connection.query("SELECT state, count(*) FROM tenants GROUP BY state", logger: Self.logger)
+                        .decode((String, Int).self)
+                    {
+                        counts[TenantState(rawValue: state)!] = n
+                    }
+                    return counts
+                }
+                #expect(summary.tenants == 300)
+                for state in TenantState.allCases {
+                    #expect(summary.byState[state] == truth[state, default: 0], "\(state)")
+                }
+                let deltaRows = try await database.transaction(.allTenants) { connection in
+                    try await RowCount.of("tenant_state_counts", on: connection)
+                }
+                #expect(deltaRows <= 80, "the delta rows are folded: \(deltaRows)")
+            }
+        }
+    }
+
+    /// `%`, `_` and `\` in a search are literal, on the trigram path and the short path.
+    @Test func searchTreatsWildcardsLiterally() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
+                let database = Database(client: client, logger: Self.logger)
+                let tenants = PostgresTenantStore(database: database)
+                let audit = AuditEntry(actor: .anonymous, action: "tenant.create", requestID: nil, sourceAddress: nil)
+                for (slug, name) in [("wild-one", "Half 50%_Off Shop"), ("wild-two", "Half 50xyOff Shop"), ("wild-three", "A_B"), ("wild-four", "AxB")] {
+                    _ = try await tenants.create(slug: try TenantSlug(validating: slug), displayName: name, audit: audit)
+                }
+                let percent = try await tenants.list(filter: TenantFilter(query: "50%_off"), limit: 10, after: nil)
+                #expect(percent.map(\.slug) == ["wild-one"])
+                let underscore = try await tenants.list(filter: TenantFilter(query: "a_b"), limit: 10, after: nil)
+                #expect(underscore.map(\.slug) == ["wild-three"])
+                let renamed = try await tenants.update(
+                    slug: "wild-four", displayName: "Renamed Zebra", suspended: nil, audit: audit
+                )
+                #expect(renamed != nil)
+                #expect(try await tenants.list(filter: TenantFilter(query: "ZEBRA"), limit: 10, after: nil).map(\.slug) == ["wild-four"])
+                #expect(try await tenants.list(filter: TenantFilter(query: "axb"), limit: 10, after: nil).isEmpty)
+            }
+        }
+    }
+}
+
+enum RowCount {
+    static func of(_ table: String, on connection: PostgresConnection) async throws -> Int {
+        var total = 0
+        for try await n in try await connection.query("SELECT count(*) FROM \(unescaped: table)", logger: TestDatabase.logger).decode(Int.self) {
+            total = n
+        }
+        return total
+    }
+}
