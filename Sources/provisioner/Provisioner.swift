@@ -128,14 +128,15 @@ struct Migrate: AsyncParsableCommand {
     }
 }
 
-/// Runs `body` with a client connected as the role of `DATABASE_URL` itself (not
-/// `provisioner_app`): for commands that own the schema.
-func withOwnerClient<T: Sendable>(
+/// Runs `body` with a client of `purpose` running meanwhile, for one-shot commands; a failure
+/// they can explain ends the command with one line on standard error and exit status 1.
+func withDatabaseClient<T: Sendable>(
     _ environment: ServiceEnvironment,
+    purpose: DatabaseClientFactory.Purpose,
     logger: Logger,
     _ body: @escaping @Sendable (PostgresClient) async throws -> T
 ) async throws -> T {
-    let client = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .owner, logger: logger)
+    let client = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: purpose, logger: logger)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             await client.run()
@@ -143,37 +144,35 @@ func withOwnerClient<T: Sendable>(
         }
         defer { group.cancelAll() }
         do {
-            let result = try await body(client)
-            return result
-        } catch let error as PSQLError where DatabaseUnavailable.isUnavailability(error) {
-            FileHandle.standardError.write(Data("provisioner: cannot reach the database at \(environment.databaseURL.host):\(environment.databaseURL.port)\n".utf8))
+            return try await body(client)
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data("provisioner: \(failure.description)\n".utf8))
+            throw ExitCode(1)
+        } catch let error where DatabaseUnavailable.isUnavailability(error) {
+            let place = "\(environment.databaseURL.host):\(environment.databaseURL.port)"
+            FileHandle.standardError.write(Data("provisioner: cannot reach the database at \(place), or it is not migrated (run provisioner migrate)\n".utf8))
             throw ExitCode(1)
         }
     }
 }
 
-/// Runs `body` against the database as `provisioner_app`, like the service itself.
+/// For commands that own the schema: connected as the role of `DATABASE_URL` itself.
+func withOwnerClient<T: Sendable>(
+    _ environment: ServiceEnvironment,
+    logger: Logger,
+    _ body: @escaping @Sendable (PostgresClient) async throws -> T
+) async throws -> T {
+    try await withDatabaseClient(environment, purpose: .owner, logger: logger, body)
+}
+
+/// For commands that act like the service: as `provisioner_app`.
 func withApplicationDatabase<T: Sendable>(
     _ environment: ServiceEnvironment,
     logger: Logger,
     _ body: @escaping @Sendable (Database) async throws -> T
 ) async throws -> T {
-    let client = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 2), logger: logger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            await client.run()
-            return nil
-        }
-        defer { group.cancelAll() }
-        do {
-            return try await body(Database(client: client, logger: logger))
-        } catch let failure as CommandFailure {
-            FileHandle.standardError.write(Data("provisioner: \(failure.description)\n".utf8))
-            throw ExitCode(1)
-        } catch is DatabaseUnavailable {
-            FileHandle.standardError.write(Data("provisioner: cannot reach the database at \(environment.databaseURL.host):\(environment.databaseURL.port), or it is not migrated (run provisioner migrate)\n".utf8))
-            throw ExitCode(1)
-        }
+    try await withDatabaseClient(environment, purpose: .application(maximumConnections: 2), logger: logger) { client in
+        try await body(Database(client: client, logger: logger))
     }
 }
 
