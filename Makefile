@@ -9,13 +9,19 @@
 #                 TEST_DATABASE_URL is set, then the schemathesis gate (port 18080)
 #   make schemathesis   the schemathesis gate alone
 #   make lint     shellcheck of scripts/*.sh and .ci/run
-#   make stop-db  stop both private PostgreSQL clusters (data is kept)
+#   make fuzz     libFuzzer over the client_secrets.json parser and verifier for
+#                 FUZZ_SECONDS (default 60); fuzz/run.sh; crashes in .local/fuzz-artifacts
+#   make fault    fault tests against the debug build: workers SIGKILLed mid-drain
+#                 (scripts/fault-worker-kill.sh), PostgreSQL stopped under upload load
+#                 (scripts/fault-db-restart.sh)
+#   make bench    every bench/*.sh (release build), then one table of the figures
+#   make stop-db  stop the private PostgreSQL clusters (data is kept)
 #   make clean    stop them and delete .build*, .local (clusters, keys, venv)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test schemathesis lint stop-db clean
+.PHONY: help run test schemathesis lint fuzz fault bench stop-db clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -32,9 +38,20 @@ schemathesis:
 lint:
 	@bash scripts/lint.sh
 
+fuzz:
+	@bash fuzz/run.sh
+
+fault:
+	@bash scripts/fault-worker-kill.sh
+	@bash scripts/fault-db-restart.sh
+
+bench:
+	@bash bench/run-all.sh
+
 stop-db:
 	@bash scripts/dev-postgres.sh stop .local/pg-dev
 	@bash scripts/dev-postgres.sh stop .local/pg-test
+	@bash scripts/dev-postgres.sh stop .local/pg-fault
 
 # `destroy` also deletes a cluster kept outside the checkout
 # (/var/tmp/provisioner-pg-*, see scripts/dev-postgres.sh) and stops it first,
@@ -42,4 +59,5 @@ stop-db:
 clean:
 	@bash scripts/dev-postgres.sh destroy .local/pg-dev
 	@bash scripts/dev-postgres.sh destroy .local/pg-test
-	rm -rf .build .build-* .build_* .local
+	@bash scripts/dev-postgres.sh destroy .local/pg-fault
+	rm -rf .build .build-* .build_* .local fuzz/.build

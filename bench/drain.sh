@@ -13,6 +13,7 @@
 #  5. `provisioner-bench report`: rate = verdicts / (last verified_at - release time), from
 #     the database's clock; then SIGTERM and the time the worker took to stop.
 # Binaries: $BIN_DIR, else `swift build -c release` (provisioner and provisioner-bench).
+# Ends with `RESULT name=value unit` lines (bench/run-all.sh gathers them).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,9 +63,13 @@ done
 [ "$listening" -ge 1 ] || { echo "drain: the worker did not start listening" >&2; exit 1; }
 
 "$BENCH" release
-"$BENCH" report --timeout 300
+report="$("$BENCH" report --timeout 300)"
+printf '%s\n' "$report"
+# Machine-readable figures for bench/run-all.sh: RESULT name=value unit.
+awk '/^drain:/ { printf "RESULT drain_rate=%s verifications/s\n", $(NF - 1) }
+     /^request-to-verdict latency:/ { printf "RESULT drain_verdict_p50=%s ms\nRESULT drain_verdict_p99=%s ms\n", $4, $7 }' <<<"$report"
 start=$(date +%s.%N)
 kill -TERM "$worker"
 wait "$worker" || true
 worker=""
-awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "worker stopped %.2f s after SIGTERM\n", b - a }'
+awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "worker stopped %.2f s after SIGTERM\n", b - a; printf "RESULT drain_stop=%.2f s\n", b - a }'

@@ -10,7 +10,8 @@
 # /v1/tenants/{slug}/credentials at RATE per second (bench/load.py, Python's standard library).
 # Latency is taken from the database's own clock: verified_at - requested_at of each upload
 # (requested_at is the upload transaction's time), so client polling adds nothing to it. The
-# client also prints the 202 answer times.
+# client also prints the 202 answer times. Ends with `RESULT name=value unit` lines
+# (bench/run-all.sh gathers them).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,5 +63,11 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "latency: provisioner run is not ready" >&2; exit 1; }
 
-python3 "$here/load.py" --base "http://127.0.0.1:$PORT" --token "$token" --rate "$RATE" --seconds "$SECONDS_" --tenants "$TENANTS"
-"$BENCH" report --tag "$tag" --timeout 60
+load="$(python3 "$here/load.py" --base "http://127.0.0.1:$PORT" --token "$token" --rate "$RATE" --seconds "$SECONDS_" --tenants "$TENANTS")"
+printf '%s\n' "$load"
+report="$("$BENCH" report --tag "$tag" --timeout 60)"
+printf '%s\n' "$report"
+# Machine-readable figures for bench/run-all.sh: RESULT name=value unit.
+awk '/^upload answer \(202\) time:/ { sub(/,$/, "", $6); printf "RESULT latency_upload_p50=%s ms\nRESULT latency_upload_p99=%s ms\n", $6, $9 }
+     /^request-to-verdict latency:/ { printf "RESULT latency_verdict_p50=%s ms\nRESULT latency_verdict_p99=%s ms\nRESULT latency_verdict_max=%s ms\n", $4, $7, $10 }' \
+	<<<"$load"$'\n'"$report"
