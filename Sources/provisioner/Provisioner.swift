@@ -182,7 +182,7 @@ func makeWorker(_ environment: ServiceEnvironment, logger: Logger) throws -> (Po
     let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .worker(maximumConnections: 10), logger: logger)
     let liveCheck: (any LiveCheck)? = switch environment.liveCheck {
     case .off: nil
-    case .token: LiveGoogleCheck(configuration: .init(tokenURL: environment.googleTokenURL), logger: logger)
+    case .token: LiveGoogleCheck(configuration: .init(tokenURL: environment.googleTokenURL, retries: environment.liveCheckRetries), logger: logger)
     }
     let worker = VerificationWorker(
         queue: VerificationQueue(client: postgres, logger: logger),

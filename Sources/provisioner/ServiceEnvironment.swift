@@ -15,6 +15,8 @@ struct ServiceEnvironment: Sendable {
     var uriIssuer: URISetIssuer
     var liveCheck: LiveCheckMode
     var googleTokenURL: String
+    /// Retries of the live check after a network error, timeout or 5xx (contract section 7).
+    var liveCheckRetries: Int
     var logLevel: String
     var migrationsDirectory: String
 
@@ -75,6 +77,11 @@ struct ServiceEnvironment: Sendable {
         guard googleTokenURL.hasPrefix("https://") || googleTokenURL.hasPrefix("http://") else {
             throw Invalid(variable: "PROVISIONER_GOOGLE_TOKEN_URL", reason: "must be an http(s) URL")
         }
+        let rawRetries = value("PROVISIONER_LIVE_CHECK_RETRIES") ?? "3"
+        guard let retries = Int(rawRetries), (0...10).contains(retries) else {
+            throw Invalid(variable: "PROVISIONER_LIVE_CHECK_RETRIES", reason: "must be a whole number from 0 to 10")
+        }
+        liveCheckRetries = retries
         logLevel = (value("LOG_LEVEL") ?? "info").lowercased()
         guard Self.logLevels.contains(logLevel) else {
             throw Invalid(variable: "LOG_LEVEL", reason: "must be one of \(Self.logLevels.joined(separator: ", "))")

@@ -16,6 +16,7 @@ import Testing
         #expect(environment.liveCheck == .off)
         #expect(environment.googleTokenURL == "https://oauth2.googleapis.com/token")
         #expect(environment.logLevel == "info")
+        #expect(environment.liveCheckRetries == 3)
     }
 
     @Test(arguments: [
@@ -30,6 +31,8 @@ import Testing
         ("PROVISIONER_CLOUD_DOMAIN", "not a domain"),
         ("PROVISIONER_GOOGLE_TOKEN_URL", "ftp://example.com/token"),
         ("LOG_LEVEL", "loud"),
+        ("PROVISIONER_LIVE_CHECK_RETRIES", "many"),
+        ("PROVISIONER_LIVE_CHECK_RETRIES", "11"),
     ])
     func aBadValueNamesItsVariable(variable: String, value: String?) {
         var environment = Self.valid
