@@ -1,4 +1,5 @@
 import Foundation
+import ProvisionerDomain
 
 /// How the verification worker claims, retries, rescues and shuts down. The defaults are the
 /// production values; tests shorten the lease and the intervals.

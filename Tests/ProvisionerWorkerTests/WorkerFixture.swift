@@ -154,15 +154,7 @@ struct WorkerFixture: Sendable {
 
     /// Waits until `condition` holds.
     func waitUntil(timeout: Duration = .seconds(15), _ what: String, _ condition: @Sendable () async throws -> Bool) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while try await !condition() {
-            if clock.now > deadline {
-                Issue.record("timed out waiting for \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await ProvisionerTestSupport.waitUntil(timeout: timeout, what, condition)
     }
 
     /// Short intervals for tests.

@@ -1,4 +1,4 @@
-import ProvisionerWorker
+import ProvisionerDomain
 import Testing
 
 @Suite("Backoff")

@@ -29,7 +29,7 @@ public struct Backoff: Sendable, Hashable {
         return .seconds(Double.random(in: 0...ceiling, using: &generator))
     }
 
-    static func seconds(_ duration: Duration) -> Double {
+    public static func seconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
