@@ -45,31 +45,53 @@ public func buildApplication(
     services: [any Service] = [],
     logger: Logger
 ) throws -> some ApplicationProtocol {
-    let router = try buildRouter(configuration: configuration, dependencies: dependencies, logger: logger)
-    let cleaner = IdempotencyKeyCleaner(
-        store: PostgresIdempotencyStore(database: Database(client: dependencies.postgres, logger: logger)),
-        interval: .seconds(300),
-        logger: logger
-    )
+    let stores = APIStores(database: Database(client: dependencies.postgres, logger: logger))
+    let router = try buildRouter(configuration: configuration, dependencies: dependencies, stores: stores, logger: logger)
+    let cleaner = IdempotencyKeyCleaner(store: stores.idempotency, interval: .seconds(300), logger: logger)
+    let cacheListener = CacheInvalidationListener(postgres: dependencies.postgres, caches: stores.caches, logger: logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "provisioner"),
-        services: [dependencies.postgres, cleaner] + services,
+        services: [dependencies.postgres, cleaner, cacheListener] + services,
         logger: logger
     )
 }
 
+/// The stores the API reads and writes through. The hot read path (authentication and the
+/// current URI set) goes through in-process caches, which serve only while
+/// `CacheInvalidationListener` runs (a service of `buildApplication`).
+struct APIStores: Sendable {
+    let database: Database
+    let tokens: CachingTokenStore
+    let uriSets: CachingURISetStore
+    let idempotency: PostgresIdempotencyStore
+
+    init(database: Database) {
+        self.database = database
+        self.tokens = CachingTokenStore(base: PostgresTokenStore(database: database))
+        self.uriSets = CachingURISetStore(base: PostgresURISetStore(database: database))
+        self.idempotency = PostgresIdempotencyStore(database: database)
+    }
+
+    var caches: [any InvalidatableCache] { [tokens, uriSets] }
+}
+
 /// Builds the router: middlewares outermost first, then every generated operation.
-public func buildRouter(configuration: APIConfiguration, dependencies: APIDependencies, logger: Logger) throws -> Router<AppRequestContext> {
+func buildRouter(
+    configuration: APIConfiguration,
+    dependencies: APIDependencies,
+    stores: APIStores,
+    logger: Logger
+) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     let routes = RouteTable()
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPProblemMiddleware(routes: routes))
     router.add(middleware: MetricsMiddleware())
 
-    let database = Database(client: dependencies.postgres, logger: logger)
+    let database = stores.database
     let sealer = SecretSealer(keyring: dependencies.keyring)
-    let tokens = PostgresTokenStore(database: database)
+    let tokens = stores.tokens
     let audit = PostgresAuditStore(database: database)
     let api = ServiceAPI(
         readiness: ReadinessProbe(client: dependencies.postgres, expectedMigrations: dependencies.migrations, logger: logger),
@@ -77,7 +99,7 @@ public func buildRouter(configuration: APIConfiguration, dependencies: APIDepend
         tenants: PostgresTenantStore(database: database),
         tokens: tokens,
         audit: audit,
-        uriSets: PostgresURISetStore(database: database),
+        uriSets: stores.uriSets,
         uriIssuer: configuration.uriIssuer,
         credentials: PostgresCredentialStore(database: database),
         dashboard: PostgresDashboardStore(database: database),
@@ -91,7 +113,7 @@ public func buildRouter(configuration: APIConfiguration, dependencies: APIDepend
         middlewares: [
             ProblemMiddleware(),
             AuthorizationMiddleware(tokens: tokens, audit: audit),
-            IdempotencyMiddleware(store: PostgresIdempotencyStore(database: database), sealer: sealer),
+            IdempotencyMiddleware(store: stores.idempotency, sealer: sealer),
             EmptyBodyMiddleware(),
             CredentialIntakeMiddleware(),
         ]

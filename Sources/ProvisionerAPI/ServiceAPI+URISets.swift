@@ -31,10 +31,16 @@ extension ServiceAPI {
         }
     }
 
+    /// The hot read: one lookup by slug, from memory when warm (`CachingURISetStore`).
     func getCurrentURISet(_ input: Operations.GetCurrentURISet.Input) async throws -> Operations.GetCurrentURISet.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
-        return .ok(.init(body: .json(.init(try await currentURISet(of: tenant, for: caller)))))
+        let slug = input.path.slug
+        guard RequestValidation.looksLikeSlug(slug) else { throw Problem.tenantNotFound(slug) }
+        switch try await uriSets.current(tenantSlug: slug, scope: caller.scope) {
+        case .noTenant: throw Problem.tenantNotFound(slug)
+        case .notIssued: throw Problem.uriSetNotIssued(slug)
+        case .issued(let record): return .ok(.init(body: .json(.init(record))))
+        }
     }
 
     func listURISets(_ input: Operations.ListURISets.Input) async throws -> Operations.ListURISets.Output {
@@ -63,9 +69,15 @@ extension ServiceAPI {
 
     private func currentURISet(of tenant: TenantRecord, for caller: Caller) async throws -> URISetRecord {
         guard let current = try await uriSets.current(tenantID: tenant.id, scope: caller.scope) else {
-            throw Problem(.notFound, code: "uri_set_not_issued", detail: "No URI set has been issued to tenant '\(tenant.slug)' yet.")
+            throw Problem.uriSetNotIssued(tenant.slug)
         }
         return current
+    }
+}
+
+extension Problem {
+    static func uriSetNotIssued(_ slug: String) -> Problem {
+        Problem(.notFound, code: "uri_set_not_issued", detail: "No URI set has been issued to tenant '\(slug)' yet.")
     }
 }
 

@@ -19,6 +19,14 @@ public struct URISetRecord: Sendable, Equatable {
     }
 }
 
+/// A tenant's current URI set looked up by the tenant's slug, in one round of queries.
+public enum CurrentURISet: Sendable, Equatable {
+    /// No such tenant, or not one the scope may see.
+    case noTenant
+    case notIssued(tenantID: UUID)
+    case issued(URISetRecord)
+}
+
 public enum URISetStoreError: Error, Equatable {
     case hostInUse
     case tenantNotFound
@@ -29,6 +37,8 @@ public protocol URISetStore: Sendable {
     /// transaction, sends the tenant's newest upload back to verification against it.
     func issue(tenantSlug: String, uris: IssuedURIs, issuedBy: Actor, audit: AuditEntry) async throws -> URISetRecord
     func current(tenantID: UUID, scope: AccessScope) async throws -> URISetRecord?
+    /// The hot read (`GET .../uri-sets/current`): the tenant and its current set at once.
+    func current(tenantSlug: String, scope: AccessScope) async throws -> CurrentURISet
     /// Newest first; `beforeVersion` is the keyset cursor.
     func list(tenantID: UUID, scope: AccessScope, limit: Int, beforeVersion: Int?) async throws -> [URISetRecord]
 }
@@ -108,6 +118,31 @@ public struct PostgresURISetStore: URISetStore {
                 logger: database.logger
             )
             return try await Self.decode(rows).first
+        }
+    }
+
+    public func current(tenantSlug: String, scope: AccessScope) async throws -> CurrentURISet {
+        try await database.transaction(scope) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT t.id, u.version, u.host, u.custom_domain, u.javascript_origins, u.redirect_uris, u.issued_at, u.issued_by
+                FROM tenants t LEFT JOIN uri_sets u ON u.tenant_id = t.id AND u.superseded_at IS NULL
+                WHERE t.slug = \(tenantSlug)
+                """,
+                logger: database.logger
+            )
+            for try await (tenantID, version, host, customDomain, origins, redirects, issuedAt, issuedBy) in rows.decode(
+                (UUID, Int?, String?, String?, [String]?, [String]?, Date?, String?).self
+            ) {
+                guard let version, let host, let origins, let redirects, let issuedAt, let issuedBy else {
+                    return .notIssued(tenantID: tenantID)
+                }
+                return .issued(URISetRecord(
+                    tenantID: tenantID, version: version, host: host, customDomain: customDomain, javascriptOrigins: origins,
+                    redirectURIs: redirects, issuedAt: issuedAt, issuedBy: issuedBy, supersededAt: nil
+                ))
+            }
+            return .noTenant
         }
     }
 

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Authentication from memory on the hot path: a token found by its hash is kept for up to
+/// `timeToLive` (which also bounds how stale `last_used_at` gets, touched at most once a minute
+/// anyway). Revoking through this store drops the token here once committed; a revocation by
+/// another process arrives by NOTIFY (`CacheInvalidationListener`). Unknown hashes are never
+/// cached, and expiry is judged by the caller at each request from the cached record.
+public struct CachingTokenStore: TokenStore, InvalidatableCache {
+    let base: any TokenStore
+    let cache: InvalidatedCache<[UInt8], TokenRecord>
+
+    public init(base: any TokenStore, timeToLive: Duration = .seconds(10), capacity: Int = 10_000) {
+        self.base = base
+        self.cache = InvalidatedCache(timeToLive: timeToLive, capacity: capacity)
+    }
+
+    public func create(_ token: NewToken, createdBy: UUID?, audit: AuditEntry) async throws -> (record: TokenRecord, token: String) {
+        try await base.create(token, createdBy: createdBy, audit: audit)
+    }
+
+    public func authenticate(hash: [UInt8]) async throws -> TokenRecord? {
+        try await cache.value(for: hash) { try await base.authenticate(hash: hash) }
+    }
+
+    public func list(limit: Int, after: PageKey?) async throws -> [TokenRecord] {
+        try await base.list(limit: limit, after: after)
+    }
+
+    public func revoke(id: UUID, audit: AuditEntry) async throws -> TokenRecord? {
+        defer { invalidate(.token(id)) }
+        return try await base.revoke(id: id, audit: audit)
+    }
+
+    public func invalidate(_ invalidation: CacheInvalidation) {
+        guard case .token(let id) = invalidation else { return }
+        cache.invalidate { _, token in token.id == id }
+    }
+
+    public func reset(listening: Bool) {
+        cache.reset(enabled: listening)
+    }
+}

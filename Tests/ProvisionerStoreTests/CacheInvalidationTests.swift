@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProvisionerDomain
+import ProvisionerTestSupport
+import Testing
+@testable import ProvisionerStore
+
+/// The hot read's caches against a real PostgreSQL: a change made by another process (its own
+/// client and uncached stores, as another replica would) reaches them by NOTIFY, well before
+/// any time to live; and they stop serving while their listener is disconnected.
+@Suite struct CacheInvalidationTests {
+    static let logger = TestDatabase.logger
+    static let audit = AuditEntry(actor: Actor(tokenID: nil, role: .support, name: "desk"), action: "test", requestID: nil, sourceAddress: nil)
+    /// Far longer than any wait below: what is seen is the NOTIFY's doing.
+    static let timeToLive = Duration.seconds(600)
+
+    struct Fixture: Sendable {
+        let tokens: CachingTokenStore
+        let uriSets: CachingURISetStore
+        /// Another process's stores, on a client of its own.
+        let otherTokens: PostgresTokenStore
+        let otherURISets: PostgresURISetStore
+        let tenant: TenantRecord
+        let token: TokenRecord
+        let hash: [UInt8]
+        let owner: PostgresClient
+
+        func issue(_ customDomain: String?) async throws -> URISetRecord {
+            let uris = try URISetIssuer(cloudDomain: "crm.example.com").issue(slug: TenantSlug(validating: tenant.slug), customDomain: customDomain)
+            return try await otherURISets.issue(tenantSlug: tenant.slug, uris: uris, issuedBy: CacheInvalidationTests.audit.actor, audit: CacheInvalidationTests.audit)
+        }
+    }
+
+    static func withListeningCaches(_ body: @Sendable (Fixture) async throws -> Void) async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url, purpose: .owner) { owner in
+                try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 4)) { client in
+                    try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { other in
+                        let database = Database(client: client, logger: logger)
+                        let tokens = CachingTokenStore(base: PostgresTokenStore(database: database), timeToLive: timeToLive)
+                        let uriSets = CachingURISetStore(base: PostgresURISetStore(database: database), timeToLive: timeToLive)
+                        let otherDatabase = Database(client: other, logger: logger)
+                        let tenant = try await PostgresTenantStore(database: otherDatabase)
+                            .create(slug: TenantSlug(validating: "acme"), displayName: "Acme", audit: audit)
+                        let otherTokens = PostgresTokenStore(database: otherDatabase)
+                        let (token, plaintext) = try await otherTokens.create(
+                            NewToken(role: .tenantAdmin, name: "acme-admin", tenant: (tenant.id, tenant.slug), expiresAt: nil),
+                            createdBy: nil, audit: audit
+                        )
+                        let fixture = Fixture(
+                            tokens: tokens, uriSets: uriSets, otherTokens: otherTokens, otherURISets: PostgresURISetStore(database: otherDatabase),
+                            tenant: tenant, token: token, hash: BearerToken.hash(plaintext), owner: owner
+                        )
+                        let listener = CacheInvalidationListener(postgres: client, caches: [tokens, uriSets], logger: logger)
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await listener.run() }
+                            defer { group.cancelAll() }
+                            try await body(fixture)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a token revoked by another process is seen revoked at once, by NOTIFY")
+    func revocationElsewhere() async throws {
+        try await Self.withListeningCaches { fixture in
+            try await waitUntil(timeout: .seconds(5), "the token cached") {
+                _ = try await fixture.tokens.authenticate(hash: fixture.hash)
+                return fixture.tokens.cache.count == 1
+            }
+            #expect(try await fixture.tokens.authenticate(hash: fixture.hash)?.revokedAt == nil)
+
+            _ = try await fixture.otherTokens.revoke(id: fixture.token.id, audit: Self.audit)
+            try await waitUntil(timeout: .seconds(3), "the revocation seen through the cache") {
+                try await fixture.tokens.authenticate(hash: fixture.hash)?.revokedAt != nil
+            }
+        }
+    }
+
+    @Test("a URI set issued by another process replaces the cached one, by NOTIFY")
+    func reissueElsewhere() async throws {
+        try await Self.withListeningCaches { fixture in
+            #expect(try await fixture.uriSets.current(tenantSlug: "acme", scope: .allTenants) == .notIssued(tenantID: fixture.tenant.id))
+            let first = try await fixture.issue(nil)
+            try await waitUntil(timeout: .seconds(5), "the first set cached") {
+                try await fixture.uriSets.current(tenantSlug: "acme", scope: .allTenants) == .issued(first)
+                    && fixture.uriSets.cache.count == 1
+            }
+
+            let second = try await fixture.issue("calendar.acme.co.jp")
+            #expect(second.version == 2)
+            try await waitUntil(timeout: .seconds(3), "the second set seen through the cache") {
+                try await fixture.uriSets.current(tenantSlug: "acme", scope: .allTenants) == .issued(second)
+            }
+            // A tenant-bound scope reads its own tenant only, from memory too.
+            #expect(try await fixture.uriSets.current(tenantSlug: "acme", scope: .tenant(fixture.tenant.id)) == .issued(second))
+            #expect(try await fixture.uriSets.current(tenantSlug: "acme", scope: .tenant(UUID())) == .noTenant)
+            #expect(try await fixture.uriSets.current(tenantSlug: "nobody", scope: .allTenants) == .noTenant)
+        }
+    }
+
+    @Test("while the listener is disconnected, nothing is served from memory")
+    func listenerLossDisablesTheCaches() async throws {
+        try await Self.withListeningCaches { fixture in
+            try await waitUntil(timeout: .seconds(5), "the token cached") {
+                _ = try await fixture.tokens.authenticate(hash: fixture.hash)
+                return fixture.tokens.cache.count == 1
+            }
+            // As if the database restarted under the listener: its connection goes.
+            try await fixture.owner.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %provisioner_cache%' AND datname = current_database()",
+                logger: Self.logger
+            )
+            try await waitUntil(timeout: .seconds(3), "the caches emptied") { fixture.tokens.cache.count == 0 }
+            // It listens again (after a backoff), and the cache serves again. (A request that
+            // meets the pool while it replaces the lost connection may fail; the next is asked.)
+            try await waitUntil(timeout: .seconds(15), "the token cached again") {
+                _ = try? await fixture.tokens.authenticate(hash: fixture.hash)
+                return fixture.tokens.cache.count == 1
+            }
+        }
+    }
+}
