@@ -11,7 +11,7 @@ public struct CachingTokenStore: TokenStore, InvalidatableCache {
 
     public init(base: any TokenStore, timeToLive: Duration = .seconds(10), capacity: Int = 10_000) {
         self.base = base
-        self.cache = InvalidatedCache(timeToLive: timeToLive, capacity: capacity)
+        self.cache = InvalidatedCache(name: "tokens", timeToLive: timeToLive, capacity: capacity)
     }
 
     public func create(_ token: NewToken, createdBy: UUID?, audit: AuditEntry) async throws -> (record: TokenRecord, token: String) {

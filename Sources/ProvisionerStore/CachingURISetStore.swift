@@ -12,7 +12,7 @@ public struct CachingURISetStore: URISetStore, InvalidatableCache {
 
     public init(base: any URISetStore, timeToLive: Duration = .seconds(10), capacity: Int = 10_000) {
         self.base = base
-        self.cache = InvalidatedCache(timeToLive: timeToLive, capacity: capacity)
+        self.cache = InvalidatedCache(name: "uri_sets", timeToLive: timeToLive, capacity: capacity)
     }
 
     public func issue(tenantSlug: String, uris: IssuedURIs, issuedBy: Actor, audit: AuditEntry) async throws -> URISetRecord {

@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// A small in-process read cache for rows that the hot read path needs on every request and
@@ -28,11 +29,16 @@ public final class InvalidatedCache<Key: Hashable & Sendable, Value: Sendable>: 
     private let state = Mutex(State())
     private let timeToLive: Duration
     private let capacity: Int
+    private let hits: Counter
+    private let misses: Counter
 
-    public init(timeToLive: Duration, capacity: Int) {
+    /// `name` labels the metric `provisioner_cache_lookups_total{cache, result}`.
+    public init(name: String, timeToLive: Duration, capacity: Int) {
         precondition(capacity > 0, "an InvalidatedCache holds at least one entry")
         self.timeToLive = timeToLive
         self.capacity = capacity
+        self.hits = Counter(label: "provisioner_cache_lookups_total", dimensions: [("cache", name), ("result", "hit")])
+        self.misses = Counter(label: "provisioner_cache_lookups_total", dimensions: [("cache", name), ("result", "miss")])
     }
 
     /// The cached value for `key`, else `load()`'s, which is kept when it is not nil and no
@@ -47,7 +53,11 @@ public final class InvalidatedCache<Key: Hashable & Sendable, Value: Sendable>: 
             }
             return (nil, state.generation)
         }
-        if let cached { return cached }
+        if let cached {
+            hits.increment()
+            return cached
+        }
+        misses.increment()
         guard let loaded = try await load() else { return nil }
         if let generation {
             state.withLock { state in

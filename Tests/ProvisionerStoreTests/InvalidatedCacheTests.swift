@@ -20,14 +20,14 @@ import Testing
     }
 
     func enabledCache(timeToLive: Duration = .seconds(60), capacity: Int = 100) -> InvalidatedCache<String, String> {
-        let cache = InvalidatedCache<String, String>(timeToLive: timeToLive, capacity: capacity)
+        let cache = InvalidatedCache<String, String>(name: "test", timeToLive: timeToLive, capacity: capacity)
         cache.reset(enabled: true)
         return cache
     }
 
     @Test("serves nothing from memory until enabled, nor after being disabled")
     func disabledCachePassesThrough() async throws {
-        let cache = InvalidatedCache<String, String>(timeToLive: .seconds(60), capacity: 10)
+        let cache = InvalidatedCache<String, String>(name: "test", timeToLive: .seconds(60), capacity: 10)
         let source = Source()
         for _ in 0..<3 { #expect(try await cache.value(for: "k") { source.load() } == "v1") }
         #expect(source.loadCount == 3)
