@@ -26,6 +26,15 @@ import Testing
         let hash: [UInt8]
         let owner: PostgresClient
 
+        /// Authenticates until the token is served from memory (the listener is in place).
+        func tokenCached(timeout: Duration = .seconds(5)) async throws {
+            try await waitUntil(timeout: timeout, "the token cached") {
+                // A request that meets the pool while it replaces a lost connection may fail.
+                _ = try? await tokens.authenticate(hash: hash)
+                return tokens.cache.count == 1
+            }
+        }
+
         func issue(_ customDomain: String?) async throws -> URISetRecord {
             let uris = try URISetIssuer(cloudDomain: "crm.example.com").issue(slug: TenantSlug(validating: tenant.slug), customDomain: customDomain)
             return try await otherURISets.issue(tenantSlug: tenant.slug, uris: uris, issuedBy: CacheInvalidationTests.audit.actor, audit: CacheInvalidationTests.audit)
@@ -67,10 +76,7 @@ import Testing
     @Test("a token revoked by another process is seen revoked at once, by NOTIFY")
     func revocationElsewhere() async throws {
         try await Self.withListeningCaches { fixture in
-            try await waitUntil(timeout: .seconds(5), "the token cached") {
-                _ = try await fixture.tokens.authenticate(hash: fixture.hash)
-                return fixture.tokens.cache.count == 1
-            }
+            try await fixture.tokenCached()
             #expect(try await fixture.tokens.authenticate(hash: fixture.hash)?.revokedAt == nil)
 
             _ = try await fixture.otherTokens.revoke(id: fixture.token.id, audit: Self.audit)
@@ -105,22 +111,15 @@ import Testing
     @Test("while the listener is disconnected, nothing is served from memory")
     func listenerLossDisablesTheCaches() async throws {
         try await Self.withListeningCaches { fixture in
-            try await waitUntil(timeout: .seconds(5), "the token cached") {
-                _ = try await fixture.tokens.authenticate(hash: fixture.hash)
-                return fixture.tokens.cache.count == 1
-            }
+            try await fixture.tokenCached()
             // As if the database restarted under the listener: its connection goes.
             try await fixture.owner.query(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %provisioner_cache%' AND datname = current_database()",
                 logger: Self.logger
             )
             try await waitUntil(timeout: .seconds(3), "the caches emptied") { fixture.tokens.cache.count == 0 }
-            // It listens again (after a backoff), and the cache serves again. (A request that
-            // meets the pool while it replaces the lost connection may fail; the next is asked.)
-            try await waitUntil(timeout: .seconds(15), "the token cached again") {
-                _ = try? await fixture.tokens.authenticate(hash: fixture.hash)
-                return fixture.tokens.cache.count == 1
-            }
+            // It listens again (after a backoff), and the cache serves again.
+            try await fixture.tokenCached(timeout: .seconds(15))
         }
     }
 }
