@@ -96,44 +96,61 @@ public struct PostgresTenantStore: TenantStore {
     /// (no `($1 IS NULL OR ...)`, which no index answers). Values are bind parameters.
     ///
     /// Under row-level security only LEAKPROOF quals become index conditions, and LIKE is not
-    /// one: a search with a trigram in it asks `tenant_search_ids` (migration 0006; a trigram
-    /// index, scoped by the function itself) for the matching ids and reads those tenants by
-    /// primary key. A shorter search (no three letters or digits in a row, which a trigram
-    /// index cannot narrow) walks the newest-first index, which finds a page of such common
-    /// matches at once.
+    /// one: a search with a trigram in it asks `tenant_search_page` (migration 0009; trigram and
+    /// newest-first indexes, scoped by the function itself) for the ids of the page, state and
+    /// cursor included, and reads those few tenants by primary key. A shorter search (no three
+    /// letters or digits in a row, which a trigram index cannot narrow) walks the newest-first
+    /// index, which finds a page of such common matches at once.
     public static func listQuery(filter: TenantFilter, limit: Int, after: PageKey?) -> PostgresQuery {
         var sql = PostgresQuery.StringInterpolation(literalCapacity: 512, interpolationCount: 6)
         sql.appendLiteral("SELECT ")
         sql.appendInterpolation(unescaped: columns)
-        sql.appendLiteral(" FROM tenants WHERE true")
-        if let state = filter.state {
-            sql.appendLiteral(" AND state = ")
-            sql.appendInterpolation(state.rawValue)
-        }
-        if let text = filter.query {
-            let pattern = "%" + escapeLike(text.lowercased()) + "%"
-            if hasTrigram(text) {
-                sql.appendLiteral(" AND id = ANY (ARRAY(SELECT tenant_search_ids(")
-                sql.appendInterpolation(pattern)
-                sql.appendLiteral(")))")
+        if let text = filter.query, hasTrigram(text) {
+            sql.appendLiteral(" FROM tenants WHERE id = ANY (ARRAY(SELECT tenant_search_page(")
+            sql.appendInterpolation(likePattern(text))
+            sql.appendLiteral(", ")
+            sql.appendInterpolation(filter.state?.rawValue)
+            if let after {
+                sql.appendLiteral(", 'epoch'::timestamptz + ")
+                sql.appendInterpolation(after.micros)
+                sql.appendLiteral(" * interval '1 microsecond', ")
+                sql.appendInterpolation(after.id)
             } else {
+                sql.appendLiteral(", NULL, NULL")
+            }
+            sql.appendLiteral(", ")
+            sql.appendInterpolation(limit)
+            sql.appendLiteral(")))")
+        } else {
+            sql.appendLiteral(" FROM tenants WHERE true")
+            if let state = filter.state {
+                sql.appendLiteral(" AND state = ")
+                sql.appendInterpolation(state.rawValue)
+            }
+            if let text = filter.query {
+                let pattern = likePattern(text)
                 sql.appendLiteral(" AND (slug LIKE ")
                 sql.appendInterpolation(pattern)
                 sql.appendLiteral(" OR lower(display_name) LIKE ")
                 sql.appendInterpolation(pattern)
                 sql.appendLiteral(")")
             }
-        }
-        if let after {
-            sql.appendLiteral(" AND (created_at, id) < ('epoch'::timestamptz + ")
-            sql.appendInterpolation(after.micros)
-            sql.appendLiteral(" * interval '1 microsecond', ")
-            sql.appendInterpolation(after.id)
-            sql.appendLiteral(")")
+            if let after {
+                sql.appendLiteral(" AND (created_at, id) < ('epoch'::timestamptz + ")
+                sql.appendInterpolation(after.micros)
+                sql.appendLiteral(" * interval '1 microsecond', ")
+                sql.appendInterpolation(after.id)
+                sql.appendLiteral(")")
+            }
         }
         sql.appendLiteral(" ORDER BY created_at DESC, id DESC LIMIT ")
         sql.appendInterpolation(limit)
         return PostgresQuery(stringInterpolation: sql)
+    }
+
+    /// `%text%` for LIKE, in lower case, with the search's own wildcards escaped.
+    static func likePattern(_ text: String) -> String {
+        "%" + escapeLike(text.lowercased()) + "%"
     }
 
     /// Whether pg_trgm can take a trigram from `%text%`: three letters or digits in a row.

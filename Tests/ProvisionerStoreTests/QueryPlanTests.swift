@@ -95,6 +95,37 @@ import Testing
         return try nodes(ofExplain: json)
     }
 
+    /// The plan of what a page function of migration 0009 runs: the text its `..._sql` function
+    /// gives for these flags, prepared with the function's parameter types and EXPLAINed as
+    /// `EXECUTE` with `arguments` (the first EXECUTE of a prepared statement is planned with its
+    /// values, as the function's EXECUTE ... USING is), in the all-tenant scope, without parallel
+    /// workers (the functions' SET clause). `textQuery` returns the text as its one column;
+    /// `arguments` are SQL literals (`literal(_:)`), since EXECUTE cannot take bind parameters.
+    static func planOfPageQuery(
+        _ textQuery: PostgresQuery, parameterTypes: String, arguments: [String], database: Database
+    ) async throws -> [Node] {
+        let json = try await database.transaction(.allTenants) { connection in
+            var sql = ""
+            for try await text in try await connection.query(textQuery, logger: logger).decode(String.self) { sql = text }
+            try await connection.query("SET LOCAL max_parallel_workers_per_gather = 0", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "PREPARE page_plan (\(parameterTypes)) AS \(sql)"), logger: logger)
+            var text = ""
+            let explain = PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) EXECUTE page_plan (" + arguments.joined(separator: ", ") + ")")
+            for try await row in try await connection.query(explain, logger: logger) {
+                for cell in row { if var bytes = cell.bytes { text += bytes.readString(length: bytes.readableBytes) ?? "" } }
+            }
+            try await connection.query("DEALLOCATE page_plan", logger: logger)
+            return text
+        }
+        return try nodes(ofExplain: json)
+    }
+
+    /// A test constant as an SQL literal: NULL, or quoted.
+    static func literal(_ value: (any CustomStringConvertible)?) -> String {
+        guard let value else { return "NULL" }
+        return "'" + value.description.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
     static func expectNoSeqScan(_ nodes: [Node], on tables: Set<String>, _ what: String) {
         let scans = nodes.filter { $0.type == "Seq Scan" && tables.contains($0.relation ?? "") }
         #expect(scans.isEmpty, "\(what): \(nodes)")
@@ -174,8 +205,17 @@ import Testing
                     ("no filter, next page", nil, nil, 50_000),
                 ]
                 for (what, tenant, action, before) in auditPages {
-                    let nodes = try await Self.plan(
+                    // The store's statement calls audit_events_page ...
+                    let call = try await Self.plan(
                         PostgresAuditStore.listQuery(tenantSlug: tenant, action: action, limit: 51, beforeID: before), database: database
+                    )
+                    #expect(call.contains { $0.type == "Function Scan" }, "audit: \(what): \(call)")
+                    // ... which runs this query, as provisioner_app in the all-tenant scope.
+                    let nodes = try await Self.planOfPageQuery(
+                        "SELECT audit_events_page_sql(\(tenant != nil), \(action != nil), \(before != nil))",
+                        parameterTypes: "text, text, bigint, bigint",
+                        arguments: [Self.literal(tenant), Self.literal(action), Self.literal(before), "51"],
+                        database: database
                     )
                     Self.expectNoSeqScan(nodes, on: ["audit_events"], "audit: \(what)")
                     Self.expectIndex(nodes, on: "audit_events", "audit: \(what)")
@@ -183,14 +223,39 @@ import Testing
 
             }
 
-            // What the function runs, as its owner (the migration owner): trigram indexes.
+            // What tenant_search_page runs, as its owner (the migration owner): a common pattern walks
+            // tenant_search_newest or the trigram indexes, a rare one the trigram indexes; with a
+            // state, tenants are read through an index too.
             try await TestDatabase.withClient(url, purpose: .owner) { owner in
                 let database = Database(client: owner, logger: Self.logger)
-                let nodes = try await Self.plan(
-                    "SELECT s.tenant_id FROM tenant_search s WHERE (s.slug LIKE \("%wonka-1999%") OR s.name_lower LIKE \("%wonka-1999%")) AND provisioner_may_see(s.tenant_id)",
-                    database: database
-                )
-                #expect(nodes.contains { $0.index == "tenant_search_slug" } && nodes.contains { $0.index == "tenant_search_name" }, "\(nodes)")
+                let cursorAt = "now() - interval '500 hours'"
+                let searches: [(String, String, TenantState?, Bool, rare: Bool)] = [
+                    ("q", "acme", nil, false, rare: false),
+                    ("q, next page", "acme", nil, true, rare: false),
+                    ("rare q", "wonka-1999", nil, false, rare: true),
+                    ("state and q", "sakura", .rejected, false, rare: false),
+                    ("state and q, next page", "sakura", .rejected, true, rare: false),
+                    ("rare state and q", "acme", .suspended, false, rare: false),
+                    ("state and rare q", "wonka-1999", .verified, false, rare: true),
+                ]
+                for (what, text, state, next, rare) in searches {
+                    let nodes = try await Self.planOfPageQuery(
+                        "SELECT tenant_search_page_sql(\(state != nil), \(next))",
+                        parameterTypes: "text, text, timestamptz, uuid, bigint",
+                        arguments: [
+                            Self.literal("%\(text)%"), Self.literal(state?.rawValue),
+                            next ? cursorAt : "NULL", next ? Self.literal(UUID().uuidString) : "NULL", "51",
+                        ],
+                        database: database
+                    )
+                    Self.expectNoSeqScan(nodes, on: ["tenants", "tenant_search"], "search: \(what)")
+                    Self.expectIndex(nodes, on: "tenant_search", "search: \(what)")
+                    if state != nil { Self.expectIndex(nodes, on: "tenants", "search: \(what)") }
+                    if rare {
+                        #expect(nodes.contains { $0.index == "tenant_search_slug" } && nodes.contains { $0.index == "tenant_search_name" },
+                                "search: \(what): \(nodes)")
+                    }
+                }
             }
         }
     }
@@ -235,6 +300,74 @@ import Testing
                     try await RowCount.of("tenant_state_counts", on: connection)
                 }
                 #expect(deltaRows <= 80, "the delta rows are folded: \(deltaRows)")
+            }
+        }
+    }
+
+    /// A search pages through every match exactly once, newest first with ties broken by id, from
+    /// the keyset cursor, with and without a state, as a plain filter of `tenants` would; a
+    /// rename is searchable at once and a new tenant is found in its place.
+    @Test func searchPagesFollowTheCursorNewestFirst() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            try await TestDatabase.withClient(url, purpose: .owner) { owner in
+                try await owner.withConnection { connection in
+                    try await connection.query("SELECT set_config('provisioner.all_tenants', 'on', false)", logger: Self.logger)
+                    // Three tenants share each creation time; every other one matches, a few are suspended.
+                    try await connection.query(
+                        """
+                        INSERT INTO tenants (slug, display_name, suspended, created_at)
+                        SELECT CASE WHEN i % 2 = 0 THEN 'acme-' ELSE 'other-' END || i, 'Tenant ' || i, i % 5 = 0,
+                               timestamptz '2025-01-01 00:00:00+00' + (i / 3) * interval '1 hour'
+                        FROM generate_series(1, 60) AS i
+                        """,
+                        logger: Self.logger
+                    )
+                }
+            }
+            try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
+                let database = Database(client: client, logger: Self.logger)
+                let tenants = PostgresTenantStore(database: database)
+                func expected(_ filter: TenantFilter) async throws -> [String] {
+                    try await database.transaction(.allTenants) { connection in
+                        var slugs: [String] = []
+                        let rows = try await connection.query(
+                            """
+                            SELECT slug FROM tenants
+                            WHERE (slug LIKE \("%" + (filter.query ?? "") + "%") OR lower(display_name) LIKE \("%" + (filter.query ?? "") + "%"))
+                              AND (\(filter.state?.rawValue)::text IS NULL OR state = \(filter.state?.rawValue))
+                            ORDER BY created_at DESC, id DESC
+                            """,
+                            logger: Self.logger
+                        )
+                        for try await slug in rows.decode(String.self) { slugs.append(slug) }
+                        return slugs
+                    }
+                }
+                func paged(_ filter: TenantFilter, limit: Int) async throws -> [String] {
+                    var slugs: [String] = []
+                    var after: PageKey?
+                    for _ in 0..<100 {
+                        let page = try await tenants.list(filter: filter, limit: limit + 1, after: after)
+                        slugs += page.prefix(limit).map(\.slug)
+                        guard page.count > limit else { return slugs }
+                        after = page[limit - 1].pageKey
+                    }
+                    Issue.record("paging does not end")
+                    return slugs
+                }
+                for filter in [TenantFilter(query: "acme"), TenantFilter(state: .awaitingURIs, query: "acme"), TenantFilter(state: .suspended, query: "acme")] {
+                    let all = try await expected(filter)
+                    #expect(!all.isEmpty, "\(filter)")
+                    for limit in [1, 4, 50] {
+                        #expect(try await paged(filter, limit: limit) == all, "\(filter), limit \(limit)")
+                    }
+                }
+                let audit = AuditEntry(actor: .anonymous, action: "tenant.update", requestID: nil, sourceAddress: nil)
+                #expect(try await tenants.update(slug: "other-7", displayName: "Now Acme Too", suspended: nil, audit: audit) != nil)
+                let created = try await tenants.create(slug: try TenantSlug(validating: "acme-new"), displayName: "Fresh", audit: audit)
+                let all = try await expected(TenantFilter(query: "acme"))
+                #expect(all.first == created.slug && all.contains("other-7"))
+                #expect(try await paged(TenantFilter(query: "acme"), limit: 4) == all)
             }
         }
     }
