@@ -39,6 +39,13 @@
 --     upload is in the batch.
 -- uri_versions[i] = 0 stands for "no URI set" (arrays of the client cannot carry NULLs).
 -- Should the batch name one row twice, the first verdict for it is taken, once.
+
+-- A tenant's verified uploads, newest first: the newest is looked up for every job of a batch
+-- and the rest are superseded. Through credentials_tenant_newest each look-up read every upload
+-- of the tenant (and its dead versions) to find the one verified; this index holds only
+-- verified rows, which are few (one per tenant, bar a verdict in flight).
+CREATE INDEX credentials_tenant_verified ON credentials (tenant_id, uploaded_at DESC, id DESC) WHERE state = 'verified';
+
 CREATE OR REPLACE FUNCTION complete_verifications(
     ids uuid[], versions integer[], verdicts text[], findings_list jsonb[], uri_versions integer[]
 ) RETURNS integer
@@ -68,7 +75,9 @@ BEGIN
         RETURN 0;
     END IF;
 
-    -- 3. Decide, supersede, write, and update the tenants.
+    -- 3. Decide, supersede, write, and update the tenants. `newer` (the window) is the jobs of
+    --    the same tenant uploaded after this one; `nv` is the tenant's newest upload verified
+    --    before this batch.
     WITH job AS (
         SELECT DISTINCT ON (c.id) c.id, c.tenant_id, c.uploaded_at, j.verdict, j.findings,
                nullif(j.uri_version, 0) AS uri_version
@@ -78,22 +87,26 @@ BEGIN
         WHERE c.id = ANY (locked)
         ORDER BY c.id, j.n
     ), decided AS (
-        SELECT job.id, job.tenant_id, job.findings, job.uri_version,
+        SELECT job.id, job.tenant_id, job.findings, job.uri_version, nv.id IS NOT NULL AS tenant_had_verified,
                CASE WHEN job.verdict = 'verified' AND (
-                        EXISTS (SELECT 1 FROM credentials v
-                                WHERE v.tenant_id = job.tenant_id AND v.state = 'verified'
-                                  AND (v.uploaded_at, v.id) > (job.uploaded_at, job.id))
-                        OR EXISTS (SELECT 1 FROM job newer
-                                   WHERE newer.tenant_id = job.tenant_id AND newer.verdict = 'verified'
-                                     AND (newer.uploaded_at, newer.id) > (job.uploaded_at, job.id)))
+                        coalesce((job.uploaded_at, job.id) < (nv.uploaded_at, nv.id), false)
+                        OR coalesce(bool_or(job.verdict = 'verified') OVER newer, false))
                     THEN 'superseded'
                     ELSE job.verdict
                END AS final_state
         FROM job
+        LEFT JOIN LATERAL (
+            SELECT v.uploaded_at, v.id FROM credentials v
+            WHERE v.tenant_id = job.tenant_id AND v.state = 'verified'
+            ORDER BY v.uploaded_at DESC, v.id DESC
+            LIMIT 1
+        ) nv ON true
+        WINDOW newer AS (PARTITION BY job.tenant_id ORDER BY job.uploaded_at DESC, job.id DESC
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
     ), superseded AS (
         UPDATE credentials c SET state = 'superseded'
         FROM decided w
-        WHERE w.final_state = 'verified' AND c.tenant_id = w.tenant_id AND c.state = 'verified'
+        WHERE w.final_state = 'verified' AND w.tenant_had_verified AND c.tenant_id = w.tenant_id AND c.state = 'verified'
         RETURNING c.id
     ), written AS (
         UPDATE credentials c
