@@ -10,8 +10,9 @@
 #
 # Then `provisioner serve` on 127.0.0.1:$BENCH_PORT (default 18091), a support token and a
 # tenant_admin token, and:
-#   1. p50/p99 of the summary, tenant pages and audit pages (bench/dashboard-load.py, 4
-#      connections, BENCH_REQUESTS per path, default 1000);
+#   1. p50/p99 of the summary, tenant pages and audit pages, first pages and (for the search
+#      and the unfiltered audit log) the second page through its cursor (bench/dashboard-load.py,
+#      4 connections, BENCH_REQUESTS per path, default 1000);
 #   2. wrk, 64 connections, BENCH_WRK_SECONDS (default 10) each, on
 #      /v1/tenants/{slug}/uri-sets/current (tenant_admin) and on /healthz, the server's RSS
 #      (VmRSS) sampled under load.
@@ -78,15 +79,25 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "dashboard-bench: provisioner serve is not ready" >&2; exit 1; }
 
+# The next_cursor of a page, for the benches of second pages (keyset cursors).
+next_cursor() {
+	curl -fsS -H "Authorization: Bearer $support" "http://127.0.0.1:$PORT$1" \
+		| python3 -c 'import json, sys, urllib.parse; print(urllib.parse.quote(json.load(sys.stdin)["next_cursor"], safe=""))'
+}
+search_cursor="$(next_cursor "/v1/tenants?q=acme")"
+audit_cursor="$(next_cursor "/v1/audit-events?limit=50")"
+
 echo "== latency ($REQUESTS requests per path, 4 connections; tenant $slug)"
 python3 "$here/dashboard-load.py" --base "http://127.0.0.1:$PORT" --token "$support" --requests "$REQUESTS" --concurrency 4 \
 	"/v1/dashboard/summary" \
 	"/v1/tenants?state=verified&limit=50" \
 	"/v1/tenants?q=acme" \
+	"/v1/tenants?q=acme&cursor=$search_cursor" \
 	"/v1/tenants?q=acme&state=verified&limit=50" \
 	"/v1/tenants?limit=50" \
 	"/v1/audit-events?tenant=$slug&limit=50" \
 	"/v1/audit-events?limit=50" \
+	"/v1/audit-events?limit=50&cursor=$audit_cursor" \
 	"/v1/audit-events?action=credential.upload&limit=50"
 
 rss_under_load() { # samples VmRSS while wrk runs; prints the peak in MiB

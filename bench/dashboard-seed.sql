@@ -17,7 +17,9 @@ FROM unnest(ARRAY['acme','globex','initech','umbrella','stark','wayne','hooli','
                   'sakura','fuji','kaze','yama','hikari','midori','sora','umi','tsuki','hoshi',
                   'north','south','east','west','blue','green','red','gold','silver','iron']) AS w;
 
--- Tenants, created over the last two years; 2% suspended.
+-- Tenants, created over the last two years; 2% suspended. Inserted oldest first, as a service
+-- that has run for two years has appended them (the joins would otherwise hand them over in
+-- hash order): tenant_search, which only renames ever change, keeps that order.
 INSERT INTO tenants (id, slug, display_name, suspended, created_at, updated_at)
 SELECT gen_random_uuid(),
        w1.w || '-' || i,
@@ -27,7 +29,8 @@ SELECT gen_random_uuid(),
        now() - (i::double precision / :tenants) * interval '730 days'
 FROM generate_series(1, :tenants) AS i
 JOIN words w1 ON w1.k = (i * 7) % 40
-JOIN words w2 ON w2.k = (i * 13 + 5) % 40;
+JOIN words w2 ON w2.k = (i * 13 + 5) % 40
+ORDER BY i DESC;
 
 -- A current URI set for 95% of them.
 INSERT INTO uri_sets (tenant_id, version, host, javascript_origins, redirect_uris, issued_at, issued_by)
