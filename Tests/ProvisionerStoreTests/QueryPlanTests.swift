@@ -24,7 +24,11 @@ import Testing
     }
 
     /// 20,000 tenants (words in their names, a URI set for most, mixed states), 100,000
-    /// credentials (a few waiting, some verdicts in the last day) and 100,000 audit events.
+    /// credentials (a few waiting, some verdicts in the last day) and 100,000 audit events; then
+    /// VACUUM ANALYZE, as autovacuum leaves a database in use: visibility maps set and the
+    /// trigram indexes' pending lists flushed. (With ANALYZE alone, some plans depended on
+    /// whether autovacuum had run yet: with the pending lists of 20,000 inserts unflushed, a
+    /// join of a common pattern and a rare state scanned tenant_search.)
     static let seedSQL = [
         "SELECT set_config('provisioner.all_tenants', 'on', false)",
         """
@@ -64,7 +68,7 @@ import Testing
         FROM generate_series(1, 100000) AS i
         JOIN (SELECT id, slug, row_number() OVER (ORDER BY id) AS n FROM tenants) t ON t.n = 1 + (i * 7919) % 20000
         """,
-        "ANALYZE",
+        "VACUUM ANALYZE",
     ]
 
     /// Every node of an `EXPLAIN (FORMAT JSON)` answer.
@@ -225,7 +229,10 @@ import Testing
 
             // What tenant_search_page runs, as its owner (the migration owner): a common pattern walks
             // tenant_search_newest or the trigram indexes, a rare one the trigram indexes; with a
-            // state, tenants are read through an index too.
+            // state, tenants are read through an index too. Not pinned here: a pattern and a state
+            // that each keep 10-15 % of these 20,000 tenants (sakura, rejected), which the planner
+            // may join through a scan of tenants, at this size about as cheap as an index and
+            // chosen or not with the visibility map; at 100,000 tenants it walks tenant_search_newest.
             try await TestDatabase.withClient(url, purpose: .owner) { owner in
                 let database = Database(client: owner, logger: Self.logger)
                 let cursorAt = "now() - interval '500 hours'"
@@ -233,8 +240,8 @@ import Testing
                     ("q", "acme", nil, false, rare: false),
                     ("q, next page", "acme", nil, true, rare: false),
                     ("rare q", "wonka-1999", nil, false, rare: true),
-                    ("state and q", "sakura", .rejected, false, rare: false),
-                    ("state and q, next page", "sakura", .rejected, true, rare: false),
+                    ("state and q", "acme", .verified, false, rare: false),
+                    ("state and q, next page", "acme", .verified, true, rare: false),
                     ("rare state and q", "acme", .suspended, false, rare: false),
                     ("state and rare q", "wonka-1999", .verified, false, rare: true),
                 ]
