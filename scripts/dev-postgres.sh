@@ -211,7 +211,9 @@ write_settings() { # PORT NOFSYNC -> writes $DATA/provisioner.conf; returns 0 if
 		printf 'listen_addresses = %s\n' "'127.0.0.1'"
 		printf 'port = %s\n' "$port"
 		printf 'unix_socket_directories = %s\n' "$(sql_quote "$sock")"
-		printf 'max_connections = 200\n'
+		# A test run gives every test a database and an application pool of its own (plus a
+		# LISTEN connection each), all at once: the throwaway test cluster needs more slots.
+		if [ "$nofsync" = 1 ]; then printf 'max_connections = 500\n'; else printf 'max_connections = 200\n'; fi
 		printf 'shared_buffers = 128MB\n'
 		printf 'timezone = %s\n' "'UTC'"
 		printf 'log_timezone = %s\n' "'UTC'"
