@@ -45,7 +45,8 @@ else
 	dropdb="$name"
 fi
 export DATABASE_URL
-export PROVISIONER_ENCRYPTION_KEYS="k1:$(head -c 32 /dev/urandom | base64)"
+PROVISIONER_ENCRYPTION_KEYS="k1:$(head -c 32 /dev/urandom | base64)"
+export PROVISIONER_ENCRYPTION_KEYS
 export PROVISIONER_MIGRATIONS_DIR="$root/migrations"
 export PROVISIONER_PORT="$PORT"
 export LOG_LEVEL="${LOG_LEVEL:-warning}"
