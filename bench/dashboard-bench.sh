@@ -21,44 +21,19 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 PORT="${BENCH_PORT:-18091}"
 REQUESTS="${BENCH_REQUESTS:-1000}"
 WRK_SECONDS="${BENCH_WRK_SECONDS:-10}"
-cd "$root"
+cd "$bench_root"
 
-if [ -z "${BIN_DIR:-}" ]; then
-	swift build -c release --product provisioner >&2
-	BIN_DIR="$(swift build -c release --show-bin-path)"
-fi
+bench_binaries provisioner
 PROVISIONER="$BIN_DIR/provisioner"
-
-dropdb=""
-server=""
-if [ -n "${1:-}" ]; then
-	DATABASE_URL="$1"
-else
-	server="$(bash scripts/dev-postgres.sh ensure .local/pg-test 54330 postgres --no-fsync 2>/dev/null)"
-	name="bench_dashboard_$$"
-	psql "$server" -X -q -c "CREATE DATABASE $name" >/dev/null
-	DATABASE_URL="${server%/*}/$name"
-	dropdb="$name"
-fi
-export DATABASE_URL
-PROVISIONER_ENCRYPTION_KEYS="k1:$(head -c 32 /dev/urandom | base64)"
-export PROVISIONER_ENCRYPTION_KEYS
-export PROVISIONER_MIGRATIONS_DIR="$root/migrations"
+bench_database bench_dashboard "${1:-}"
 export PROVISIONER_PORT="$PORT"
-export LOG_LEVEL="${LOG_LEVEL:-warning}"
 
-server_pid=""
-cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-	if [ -n "$dropdb" ]; then psql "$server" -X -q -c "DROP DATABASE IF EXISTS $dropdb WITH (FORCE)" >/dev/null 2>&1 || true; fi
-}
-trap cleanup EXIT
-
-if [ -n "$dropdb" ]; then
+if [ "$bench_fresh_database" = 1 ]; then
 	"$PROVISIONER" migrate >/dev/null
 	bash "$here/dashboard-seed.sh" "$DATABASE_URL" >&2
 fi
@@ -73,7 +48,7 @@ support="$("$PROVISIONER" token create --role support --name bench | tail -n 1)"
 admin="$("$PROVISIONER" token create --role tenant_admin --tenant "$slug" --name bench-admin | tail -n 1)"
 
 "$PROVISIONER" serve 2> >(grep -v ' info ' >&2) &
-server_pid=$!
+bench_pid=$!
 for _ in $(seq 1 100); do
 	curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
 	sleep 0.1
@@ -104,7 +79,7 @@ python3 "$here/dashboard-load.py" --base "http://127.0.0.1:$PORT" --token "$supp
 rss_under_load() { # samples VmRSS while wrk runs; prints the peak in MiB
 	local peak=0 kb
 	while kill -0 "$1" 2>/dev/null; do
-		kb="$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status" 2>/dev/null || echo 0)"
+		kb="$(awk '/^VmRSS:/ {print $2}' "/proc/$bench_pid/status" 2>/dev/null || echo 0)"
 		[ "${kb:-0}" -gt "$peak" ] && peak="$kb"
 		sleep 0.2
 	done

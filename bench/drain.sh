@@ -17,44 +17,22 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 N="${1:-20000}"
 TENANTS="${2:-1000}"
-cd "$root"
+cd "$bench_root"
 
-if [ -z "${BIN_DIR:-}" ]; then
-	swift build -c release --product provisioner >&2
-	swift build -c release --product provisioner-bench >&2
-	BIN_DIR="$(swift build -c release --show-bin-path)"
-fi
+bench_binaries provisioner provisioner-bench
 PROVISIONER="$BIN_DIR/provisioner"
 BENCH="$BIN_DIR/provisioner-bench"
-
-dropdb=""
-if [ -z "${DATABASE_URL:-}" ]; then
-	server="$(bash scripts/dev-postgres.sh ensure .local/pg-test 54330 postgres --no-fsync 2>/dev/null)"
-	name="bench_drain_$$"
-	psql "$server" -X -q -c "CREATE DATABASE $name" >/dev/null
-	DATABASE_URL="${server%/*}/$name"
-	dropdb="$name"
-fi
-export DATABASE_URL
-export PROVISIONER_ENCRYPTION_KEYS="${PROVISIONER_ENCRYPTION_KEYS:-bench:$(head -c 32 /dev/urandom | base64)}"
-export PROVISIONER_MIGRATIONS_DIR="$root/migrations"
-export LOG_LEVEL="${LOG_LEVEL:-warning}"
-
-worker=""
-cleanup() {
-	if [ -n "$worker" ] && kill -0 "$worker" 2>/dev/null; then kill -TERM "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true; fi
-	if [ -n "$dropdb" ]; then psql "${server}" -X -q -c "DROP DATABASE IF EXISTS $dropdb WITH (FORCE)" >/dev/null 2>&1 || true; fi
-}
-trap cleanup EXIT
+bench_database bench_drain "${DATABASE_URL:-}"
 
 "$PROVISIONER" migrate >/dev/null
 "$BENCH" seed --count "$N" --tenants "$TENANTS" --parked
 
 "$PROVISIONER" work 2> >(grep -v ' info ' >&2) &
-worker=$!
+bench_pid=$!
 for _ in $(seq 1 100); do
 	listening="$(psql "$DATABASE_URL" -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'")"
 	[ "$listening" -ge 1 ] && break
@@ -69,7 +47,5 @@ printf '%s\n' "$report"
 awk '/^drain:/ { printf "RESULT drain_rate=%s verifications/s\n", $(NF - 1) }
      /^request-to-verdict latency:/ { printf "RESULT drain_verdict_p50=%s ms\nRESULT drain_verdict_p99=%s ms\n", $4, $7 }' <<<"$report"
 start=$(date +%s.%N)
-kill -TERM "$worker"
-wait "$worker" || true
-worker=""
+bench_stop
 awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "worker stopped %.2f s after SIGTERM\n", b - a; printf "RESULT drain_stop=%.2f s\n", b - a }'

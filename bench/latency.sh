@@ -15,48 +15,26 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 RATE="${1:-50}"
 SECONDS_="${2:-20}"
 TENANTS="${3:-5}"
 PORT="${BENCH_PORT:-18090}"
-cd "$root"
+cd "$bench_root"
 
-if [ -z "${BIN_DIR:-}" ]; then
-	swift build -c release --product provisioner >&2
-	swift build -c release --product provisioner-bench >&2
-	BIN_DIR="$(swift build -c release --show-bin-path)"
-fi
+bench_binaries provisioner provisioner-bench
 PROVISIONER="$BIN_DIR/provisioner"
 BENCH="$BIN_DIR/provisioner-bench"
-
-dropdb=""
-if [ -z "${DATABASE_URL:-}" ]; then
-	server="$(bash scripts/dev-postgres.sh ensure .local/pg-test 54330 postgres --no-fsync 2>/dev/null)"
-	name="bench_latency_$$"
-	psql "$server" -X -q -c "CREATE DATABASE $name" >/dev/null
-	DATABASE_URL="${server%/*}/$name"
-	dropdb="$name"
-fi
-export DATABASE_URL
-export PROVISIONER_ENCRYPTION_KEYS="${PROVISIONER_ENCRYPTION_KEYS:-bench:$(head -c 32 /dev/urandom | base64)}"
-export PROVISIONER_MIGRATIONS_DIR="$root/migrations"
+bench_database bench_latency "${DATABASE_URL:-}"
 export PROVISIONER_PORT="$PORT"
-export LOG_LEVEL="${LOG_LEVEL:-warning}"
-
-server_pid=""
-cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-	if [ -n "$dropdb" ]; then psql "${server}" -X -q -c "DROP DATABASE IF EXISTS $dropdb WITH (FORCE)" >/dev/null 2>&1 || true; fi
-}
-trap cleanup EXIT
 
 "$PROVISIONER" migrate >/dev/null
 tag="bench-latency-$$"
 token="$("$PROVISIONER" token create --role support --name "$tag" | tail -n 1)"
 
 "$PROVISIONER" run 2> >(grep -v ' info ' >&2) &
-server_pid=$!
+bench_pid=$!
 for _ in $(seq 1 100); do
 	curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
 	sleep 0.1

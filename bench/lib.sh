@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# bench/lib.sh: the set-up the bench scripts share; sourced by them, not run.
+#
+#   bench_binaries PRODUCT...  release builds of the products, unless BIN_DIR is set; sets BIN_DIR
+#   bench_database NAME [URL]  uses URL (an owner's, already migrated) if given, else creates
+#                              NAME_<pid> in the test cluster (.local/pg-test, port 54330) and
+#                              drops it on exit (bench_fresh_database=1); exports DATABASE_URL
+#                              and the service's environment (a throwaway encryption key unless
+#                              PROVISIONER_ENCRYPTION_KEYS is set, the migrations, LOG_LEVEL
+#                              warning)
+#   bench_pid=$!               the process under test: sent SIGTERM, and waited for, on exit
+#   bench_stop                 SIGTERM to it now, waiting until it has stopped
+
+bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bench_pid=""
+bench_server=""
+bench_dropdb=""
+# shellcheck disable=SC2034 # read by the scripts that source this file
+bench_fresh_database=0
+
+bench_binaries() {
+	if [ -z "${BIN_DIR:-}" ]; then
+		local product
+		for product in "$@"; do swift build -c release --product "$product" >&2; done
+		BIN_DIR="$(swift build -c release --show-bin-path)"
+	fi
+}
+
+bench_database() { # NAME [URL]
+	if [ -n "${2:-}" ]; then
+		DATABASE_URL="$2"
+	else
+		bench_server="$(bash "$bench_root/scripts/dev-postgres.sh" ensure "$bench_root/.local/pg-test" 54330 postgres --no-fsync 2>/dev/null)"
+		bench_dropdb="${1}_$$"
+		psql "$bench_server" -X -q -c "CREATE DATABASE $bench_dropdb" >/dev/null
+		DATABASE_URL="${bench_server%/*}/$bench_dropdb"
+		# shellcheck disable=SC2034 # read by the scripts that source this file
+		bench_fresh_database=1
+	fi
+	export DATABASE_URL
+	PROVISIONER_ENCRYPTION_KEYS="${PROVISIONER_ENCRYPTION_KEYS:-bench:$(head -c 32 /dev/urandom | base64)}"
+	export PROVISIONER_ENCRYPTION_KEYS
+	export PROVISIONER_MIGRATIONS_DIR="$bench_root/migrations"
+	export LOG_LEVEL="${LOG_LEVEL:-warning}"
+}
+
+bench_stop() {
+	if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+		kill -TERM "$bench_pid" 2>/dev/null || true
+		wait "$bench_pid" 2>/dev/null || true
+	fi
+	bench_pid=""
+}
+
+bench_cleanup() {
+	bench_stop
+	if [ -n "$bench_dropdb" ]; then
+		psql "$bench_server" -X -q -c "DROP DATABASE IF EXISTS $bench_dropdb WITH (FORCE)" >/dev/null 2>&1 || true
+	fi
+}
+trap bench_cleanup EXIT
