@@ -184,11 +184,15 @@ public struct VerificationQueue: Sendable {
 
     /// Verifications whose lease ran out (their worker died): each goes back to `pending`, or,
     /// when it has had `maxAttempts`, is returned for a final verdict.
+    ///
+    /// Both bump `verification_version`, which fences the lost lease: the worker that held it
+    /// may be slow rather than dead, and its late verdict, retry or release names the old
+    /// version, so it is dropped instead of overtaking the next claim's.
     public func rescueExpiredLeases(maxAttempts: Int) async throws -> (requeued: Int, exhausted: [ClaimedVerification]) {
         let requeued = try await client.query(
             """
             UPDATE credentials SET state = 'pending', next_attempt_at = now(), lease_expires_at = NULL, claimed_by = NULL,
-                                   last_error = 'lease expired'
+                                   last_error = 'lease expired', verification_version = verification_version + 1
             WHERE state = 'verifying' AND lease_expires_at < now() AND attempts < \(maxAttempts)
             RETURNING id
             """,
@@ -198,7 +202,8 @@ public struct VerificationQueue: Sendable {
         for try await _ in requeued.decode(UUID.self) { count += 1 }
         let exhaustedRows = try await client.query(
             """
-            UPDATE credentials SET lease_expires_at = now() + interval '1 minute', claimed_by = 'rescuer'
+            UPDATE credentials SET lease_expires_at = now() + interval '1 minute', claimed_by = 'rescuer',
+                                   verification_version = verification_version + 1
             WHERE state = 'verifying' AND lease_expires_at < now() AND attempts >= \(maxAttempts)
             RETURNING id, tenant_id, verification_version, attempts, client_id, sealed_key_id, sealed_file, requested_at
             """,

@@ -28,6 +28,33 @@ struct QueueRobustnessTests {
         }
     }
 
+    @Test("a worker whose lease was rescued cannot record a late verdict over the next claim")
+    func lateVerdictAfterRescueIsDropped() async throws {
+        try await WorkerFixture.with { fixture in
+            let acme = try await fixture.tenant("acme")
+            let id = try await fixture.upload(ClientFiles.clean(for: acme.uriSet), to: acme)
+            // A slow worker's lease runs out; the rescuer requeues the job and another claims it.
+            let slow = try #require(try await fixture.queue.claim(limit: 10, lease: .milliseconds(100), workerID: "slow").first)
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(try await fixture.queue.rescueExpiredLeases(maxAttempts: 5).requeued == 1)
+            let next = try #require(try await fixture.queue.claim(limit: 10, lease: .seconds(30), workerID: "next").first)
+            #expect(next.version > slow.version)
+
+            // The slow worker wakes up with its verdict, then with a retry: both are dropped.
+            let late = VerificationOutcome(
+                credentialID: id, version: slow.version, state: .rejected,
+                findings: [Finding(code: .redirectURIMissing)], uriSetVersion: acme.uriSet?.version
+            )
+            #expect(try await fixture.queue.complete([late]) == 0)
+            try await fixture.queue.retry(credentialID: id, version: slow.version, notBefore: Date(), error: "late")
+            #expect(try await fixture.credential(id).state == .verifying)
+
+            let current = VerificationOutcome(credentialID: id, version: next.version, state: .verified, findings: [], uriSetVersion: acme.uriSet?.version)
+            #expect(try await fixture.queue.complete([current]) == 1)
+            #expect(try await fixture.credential(id).state == .verified)
+        }
+    }
+
     @Test("a lease that expires on the last attempt ends rejected with verification_failed")
     func exhaustedLeaseRejected() async throws {
         try await WorkerFixture.with { fixture in
