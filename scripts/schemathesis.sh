@@ -21,7 +21,7 @@
 #     /readyz; the server is always stopped on exit (trap). Log:
 #     .local/schemathesis/server.log.
 #  5. schemathesis (pinned, in the venv .local/venv) per role:
-#     run http://127.0.0.1:$ST_PORT/openapi.yaml --checks all, all phases,
+#     run http://127.0.0.1:$ST_PORT/openapi.yaml every check (on by default), all phases,
 #     --max-examples $ST_MAX_EXAMPLES (default 50). Reports (JUnit, NDJSON) in
 #     .local/schemathesis/ROLE/; replay with `cd .local/schemathesis &&
 #     ../venv/bin/st replay ID`. A schemathesis.toml at the repository root,
