@@ -47,13 +47,7 @@ SQL
 support="$("$PROVISIONER" token create --role support --name bench | tail -n 1)"
 admin="$("$PROVISIONER" token create --role tenant_admin --tenant "$slug" --name bench-admin | tail -n 1)"
 
-"$PROVISIONER" serve 2> >(grep -v ' info ' >&2) &
-bench_pid=$!
-for _ in $(seq 1 100); do
-	curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "dashboard-bench: provisioner serve is not ready" >&2; exit 1; }
+bench_serve serve "$PORT"
 
 # The next_cursor of a page, for the benches of second pages (keyset cursors).
 next_cursor() {

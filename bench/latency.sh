@@ -33,13 +33,7 @@ export PROVISIONER_PORT="$PORT"
 tag="bench-latency-$$"
 token="$("$PROVISIONER" token create --role support --name "$tag" | tail -n 1)"
 
-"$PROVISIONER" run 2> >(grep -v ' info ' >&2) &
-bench_pid=$!
-for _ in $(seq 1 100); do
-	curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "latency: provisioner run is not ready" >&2; exit 1; }
+bench_serve run "$PORT"
 
 load="$(python3 "$here/load.py" --base "http://127.0.0.1:$PORT" --token "$token" --rate "$RATE" --seconds "$SECONDS_" --tenants "$TENANTS")"
 printf '%s\n' "$load"

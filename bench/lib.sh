@@ -10,6 +10,8 @@
 #                              warning)
 #   bench_pid=$!               the process under test: sent SIGTERM, and waited for, on exit
 #   bench_stop                 SIGTERM to it now, waiting until it has stopped
+#   bench_serve COMMAND PORT   starts `provisioner COMMAND` (serve or run) as the process under
+#                              test and waits up to 10 s for its /readyz on PORT
 
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench_pid=""
@@ -50,6 +52,18 @@ bench_stop() {
 		wait "$bench_pid" 2>/dev/null || true
 	fi
 	bench_pid=""
+}
+
+bench_serve() { # COMMAND PORT
+	"$BIN_DIR/provisioner" "$1" 2> >(grep -v ' info ' >&2) &
+	bench_pid=$!
+	local _
+	for _ in $(seq 1 100); do
+		curl -fsS "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "bench: provisioner $1 is not ready on port $2" >&2
+	exit 1
 }
 
 bench_cleanup() {
