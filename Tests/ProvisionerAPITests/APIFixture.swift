@@ -51,6 +51,24 @@ enum APIFixture {
         }
     }
 
+    /// Waits until the application's cache listener is in place, so that what follows is
+    /// served from memory where the hot read path caches (tokens, current URI sets).
+    static func waitForCacheListener(_ url: DatabaseURL) async throws {
+        try await TestDatabase.withClient(url, purpose: .owner) { owner in
+            try await waitUntil(timeout: .seconds(10), "the cache listener") {
+                let rows = try await owner.query(
+                    """
+                    SELECT count(*)::int8 FROM pg_stat_activity
+                    WHERE datname = current_database() AND query LIKE 'LISTEN %provisioner_cache%'
+                    """,
+                    logger: TestDatabase.logger
+                )
+                for try await count in rows.decode(Int.self) { return count > 0 }
+                return false
+            }
+        }
+    }
+
     static func supportToken(_ url: DatabaseURL) async throws -> IssuedToken {
         try await token(url, role: .support, name: "fixture-support")
     }

@@ -37,6 +37,13 @@ import Testing
             let support = try await APIFixture.supportToken(url)
             try await APIFixture.tenants(url, [("acme", "Acme")])
             _ = try await client.send(.post, "/v1/tenants/acme/uri-sets", token: support.token)
+            // The first set is served from memory from the second read on; the reissue must
+            // replace it at once.
+            try await APIFixture.waitForCacheListener(url)
+            for _ in 0..<2 {
+                let first = try await client.send(.get, "/v1/tenants/acme/uri-sets/current", token: support.token)
+                #expect(first.object?["version"] as? Int == 1)
+            }
             let second = try await client.send(.post, "/v1/tenants/acme/uri-sets", token: support.token, body: #"{"custom_domain": "CRM.Acme.co.jp"}"#)
             #expect(second.status == .created)
             #expect(second.object?["version"] as? Int == 2)
