@@ -9,11 +9,13 @@
 #                              PROVISIONER_ENCRYPTION_KEYS is set, the migrations, LOG_LEVEL
 #                              warning)
 #   bench_pid=$!               the process under test: sent SIGTERM, and waited for, on exit
-#   bench_stop                 SIGTERM to it now, waiting until it has stopped
+#   bench_stop                 stops it now (stop_process of scripts/lib.sh)
 #   bench_serve COMMAND PORT   starts `provisioner COMMAND` (serve or run) as the process under
 #                              test and waits up to 10 s for its /readyz on PORT
 
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$bench_root/scripts/lib.sh"
 bench_pid=""
 bench_server=""
 bench_dropdb=""
@@ -40,17 +42,14 @@ bench_database() { # NAME [URL]
 		bench_fresh_database=1
 	fi
 	export DATABASE_URL
-	PROVISIONER_ENCRYPTION_KEYS="${PROVISIONER_ENCRYPTION_KEYS:-bench:$(head -c 32 /dev/urandom | base64)}"
+	PROVISIONER_ENCRYPTION_KEYS="${PROVISIONER_ENCRYPTION_KEYS:-$(new_encryption_key bench)}"
 	export PROVISIONER_ENCRYPTION_KEYS
 	export PROVISIONER_MIGRATIONS_DIR="$bench_root/migrations"
 	export LOG_LEVEL="${LOG_LEVEL:-warning}"
 }
 
 bench_stop() {
-	if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
-		kill -TERM "$bench_pid" 2>/dev/null || true
-		wait "$bench_pid" 2>/dev/null || true
-	fi
+	if [ -n "$bench_pid" ]; then stop_process "$bench_pid"; fi
 	bench_pid=""
 }
 

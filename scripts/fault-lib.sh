@@ -54,25 +54,11 @@ fault_setup() {
 	log "database $fault_db on 127.0.0.1:$FAULT_PG_PORT (logs in $FAULT_DIR/)"
 }
 
-# fault_stop PID: SIGTERM, up to 10 s, then SIGKILL; reaps it.
-fault_stop() {
-	local pid="$1"
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
-
 # The EXIT trap of every fault test: stops what it started, drops its database.
 fault_cleanup() {
 	local rc=$? pid
 	trap - EXIT
-	for pid in "${FAULT_PIDS[@]}"; do fault_stop "$pid"; done
+	for pid in "${FAULT_PIDS[@]}"; do stop_process "$pid"; done
 	if [ -n "$fault_server_url" ]; then
 		if [ "$fault_cluster_started" = 1 ] && [ "${CI:-}" = true ]; then
 			bash "$REPO_ROOT/scripts/dev-postgres.sh" destroy "$FAULT_PG_DIR" >/dev/null 2>&1 || true

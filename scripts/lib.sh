@@ -85,6 +85,21 @@ bootstrap() {
 	apt_install_missing "${BOOTSTRAP_PACKAGES[@]}"
 }
 
+# stop_process PID: SIGTERM, up to 10 s for it to exit, then SIGKILL; reaps it.
+stop_process() {
+	local pid="$1"
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		# Checked every 20 ms: bench/drain.sh times the worker's stop through this.
+		for _ in $(seq 1 500); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.02
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
 # new_encryption_key ID -> "ID:base64(32 random bytes)"
 new_encryption_key() {
 	printf '%s:%s\n' "$1" "$(head -c32 /dev/urandom | base64 -w0)"

@@ -110,15 +110,7 @@ fi
 server_pid=""
 stop_server() {
 	[ -n "$server_pid" ] || return 0
-	if kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do
-			kill -0 "$server_pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$server_pid" 2>/dev/null || true
-	fi
-	wait "$server_pid" 2>/dev/null || true
+	stop_process "$server_pid"
 	server_pid=""
 }
 trap stop_server EXIT

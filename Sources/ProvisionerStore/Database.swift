@@ -47,8 +47,9 @@ public struct Database: Sendable {
         }
     }
 
-    /// One statement outside an explicit transaction, for tables without row-level security
-    /// (authentication).
+    /// One statement outside an explicit transaction, for SQL functions that set their own
+    /// scope for the length of the call (`authenticate_token`, `audit_events_page`): one round
+    /// trip instead of four.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await withDeadline(deadline) { [client] in
