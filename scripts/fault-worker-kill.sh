@@ -3,10 +3,12 @@
 # must still reach a verdict (contract section 8).
 #
 #  1. A fresh database on the fault cluster (scripts/fault-lib.sh), `provisioner migrate`,
-#     `provisioner-bench seed --count FAULT_UPLOADS` (default 5000) clean uploads over
+#     `provisioner-bench seed --count FAULT_UPLOADS` (default 10000) clean uploads over
 #     FAULT_TENANTS tenants (default 500), all due at once.
-#  2. Three times: `provisioner work` is started, and SIGKILLed 0.1-0.5 s after it has
-#     claimed its first batch (rows in `verifying`); the leases it held stay behind.
+#  2. Three times: `provisioner work` is started, and SIGKILLed 0-40 ms after it has
+#     claimed its first batch (rows in `verifying`); the leases it held stay behind. (A
+#     worker drains about 10,000 uploads a second: a longer wait would leave the later
+#     rounds nothing to hold.)
 #  3. `provisioner work` once more, which must drain the rest and, once the leases expire
 #     (30 s, WorkerConfiguration.lease: the executable cannot shorten it), rescue what the
 #     killed workers held. Within FAULT_DEADLINE seconds (default 150) no upload may be
@@ -22,7 +24,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/fault-lib.sh"
 cd "$REPO_ROOT"
 
-UPLOADS="${FAULT_UPLOADS:-5000}"
+UPLOADS="${FAULT_UPLOADS:-10000}"
 TENANTS="${FAULT_TENANTS:-500}"
 DEADLINE="${FAULT_DEADLINE:-150}"
 KILLS=3
@@ -53,7 +55,7 @@ for round in $(seq 1 "$KILLS"); do
 		sleep 0.05
 	done
 	[ "$claimed" -gt 0 ] || die "worker $round claimed nothing within 30 s ($(fault_states))"
-	sleep "0.$((RANDOM % 5 + 1))"
+	sleep "0.0$((RANDOM % 5))"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null || true
 	FAULT_PIDS=()
