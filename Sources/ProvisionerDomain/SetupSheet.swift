@@ -51,10 +51,12 @@ public enum SetupSheet {
 
     /// Makes text safe inline. Line breaks and other control or format characters
     /// become spaces, so the text stays mid-line and cannot start a block (heading,
-    /// list, fence); then every character with inline meaning (emphasis, code, links,
-    /// images, HTML, entities, tables, strike-through, math) is backslash-escaped, which
-    /// CommonMark allows for any ASCII punctuation. `.`, `-`, `,` and the like only
-    /// matter at the start of a line and are left alone so the raw text stays readable.
+    /// list, fence); then every character that can open inline markup mid-line (emphasis,
+    /// code, links and images, autolinks and HTML, entities, table cells, strike-through,
+    /// math) is backslash-escaped, which CommonMark allows for any ASCII punctuation.
+    /// Characters that only matter after one of those (`(` after `]`, `!` before `[`) or at
+    /// the start of a line (`#`, `-`, `.`) are left alone, so a company name such as
+    /// "(株) Acme #1" reads in the raw Markdown exactly as it was entered.
     public static func escapeInline(_ text: String) -> String {
         var output = ""
         output.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
@@ -76,7 +78,7 @@ public enum SetupSheet {
 
     private static func isASCIIPunctuation(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar {
-        case "\\", "`", "*", "_", "{", "}", "[", "]", "(", ")", "#", "!", "|", "<", ">", "&", "~", "$": true
+        case "\\", "`", "*", "_", "[", "]", "|", "<", ">", "&", "~", "$": true
         default: false
         }
     }

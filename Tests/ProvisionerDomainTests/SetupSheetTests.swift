@@ -79,19 +79,22 @@ struct SetupSheetTests {
         #expect(lines.filter { $0.hasPrefix("```") }.count == 4)
         #expect(!lines.contains { $0.hasPrefix("## injected") || $0.hasPrefix("# Evil") })
         #expect(!sheet.contains("<script>"))
-        #expect(!sheet.contains("](https://evil"))
+        // A link needs an unescaped `]` right before `(`.
+        #expect(!sheet.replacingOccurrences(of: "\\](", with: "").contains("](https://evil"))
         #expect(!lines.contains { $0 == "https://evil.example.com" })
     }
 
     @Test("escapeInline escapes punctuation and flattens line breaks", arguments: [
         ("Acme 株式会社", "Acme 株式会社"),
         ("a*b", "a\\*b"),
-        ("[x](y)", "\\[x\\]\\(y\\)"),
+        ("[x](y)", "\\[x\\](y)"),
+        ("![x](y)", "!\\[x\\](y)"),
+        ("(株) Acme #1 {a}", "(株) Acme #1 {a}"),
         ("a\nb", "a b"),
         ("<&>", "\\<\\&\\>"),
         ("back\\slash", "back\\\\slash"),
         ("Acme, Inc. - 東京", "Acme, Inc. - 東京"),
-        ("~$!|#", "\\~\\$\\!\\|\\#"),
+        ("~$!|#", "\\~\\$!\\|#"),
     ])
     func escapeInline(input: String, output: String) {
         #expect(SetupSheet.escapeInline(input) == output)
