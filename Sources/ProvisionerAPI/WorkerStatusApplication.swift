@@ -6,15 +6,47 @@ import ServiceLifecycle
 /// What `provisioner work` listens on: `GET /healthz` and `GET /metrics` (queue depth, oldest
 /// pending age, verdicts, retries...), so a worker is probed and scraped like the API. It
 /// serves nothing else; the API is `provisioner serve`.
-public func buildWorkerStatusApplication(
+///
+/// The endpoints are an aid, not the worker's job: when the address cannot be had (most often
+/// a `provisioner serve` on the same host with the same `PROVISIONER_PORT`), the service says
+/// so in a warning and the worker goes on verifying uploads without them.
+public struct WorkerStatusService: Service {
+    let host: String
+    let port: Int
+    let metrics: PrometheusCollectorRegistry
+    let logger: Logger
+
+    public init(host: String, port: Int, metrics: PrometheusCollectorRegistry, logger: Logger) {
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do {
+            try await buildWorkerStatusApplication(host: host, port: port, metrics: metrics, logger: logger).run()
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.warning(
+                "the worker's /healthz and /metrics are not served: cannot listen on \(host):\(port) (\(error)); the worker goes on without them. Give `provisioner work` its own PROVISIONER_PORT."
+            )
+            // Stay until the group stops, as a service that ended early would stop it.
+            try? await gracefulShutdown()
+        }
+    }
+}
+
+func buildWorkerStatusApplication(
     host: String,
     port: Int,
     metrics: PrometheusCollectorRegistry,
-    services: [any Service],
     logger: Logger
 ) -> some ApplicationProtocol {
-    let router = Router(context: AppRequestContext.self)
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: HeadRequestMiddleware())
     router.add(middleware: HTTPProblemMiddleware(routes: RouteTable()))
     router.get("/healthz") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
@@ -30,8 +62,8 @@ public func buildWorkerStatusApplication(
     }
     return Application(
         router: router,
+        server: .provisioner,
         configuration: .init(address: .hostname(host, port: port), serverName: "provisioner-work"),
-        services: services,
         logger: logger
     )
 }

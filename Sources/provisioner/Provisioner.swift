@@ -82,10 +82,13 @@ struct Work: AsyncParsableCommand {
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.work")
         let (postgres, worker) = try makeWorker(environment, logger: logger)
-        let status = buildWorkerStatusApplication(
-            host: environment.host, port: environment.port, metrics: registry, services: [postgres, worker], logger: logger
-        )
-        try await status.runService()
+        let status = WorkerStatusService(host: environment.host, port: environment.port, metrics: registry, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: postgres), .init(service: worker), .init(service: status)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
     }
 }
 
