@@ -17,8 +17,13 @@ struct AccessRule: Sendable {
     let action: String
     let roles: Set<Role>
     let scope: Scope
-    /// Changes something: written to the audit log when it succeeds.
+    /// Changes something: written to the audit log when it succeeds, and when it is refused.
     let mutates: Bool
+
+    var isOnTenantPath: Bool {
+        if case .tenantPath = scope { return true }
+        return false
+    }
 
     static func open(_ action: String) -> AccessRule {
         AccessRule(action: action, roles: [], scope: .public, mutates: false)
@@ -27,6 +32,13 @@ struct AccessRule: Sendable {
 
 enum AccessPolicy {
     private static let everyoneButRuntime: Set<Role> = [.support, .dashboard, .tenantAdmin]
+
+    /// "support, dashboard or tenant_admin", in the order of the contract's role table.
+    static func roleNames(_ roles: Set<Role>) -> String {
+        let names = Role.allCases.filter(roles.contains).map(\.rawValue)
+        guard names.count > 1 else { return names.first ?? "no" }
+        return names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
 
     /// Every operation of openapi.yaml, by operationId. An operation missing here is refused
     /// (500 in development, caught by the authorization matrix test).

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import OpenAPIRuntime
 import PostgresNIO
@@ -51,10 +52,20 @@ public func buildApplication(
     let cacheListener = CacheInvalidationListener(postgres: dependencies.postgres, caches: stores.caches, logger: logger)
     return Application(
         router: router,
+        server: .provisioner,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "provisioner"),
         services: [dependencies.postgres, cleaner, cacheListener] + services,
         logger: logger
     )
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 for the API and the worker's status endpoints. A connection that sends nothing
+    /// for 30 s (idle between requests, or stalled in the middle of one) is closed, so slow or
+    /// abandoned clients cannot hold sockets for ever.
+    static var provisioner: HTTPServerBuilder {
+        .http1(configuration: .init(idleTimeout: .seconds(30)))
+    }
 }
 
 /// The stores the API reads and writes through. The hot read path (authentication and the
@@ -83,11 +94,14 @@ func buildRouter(
     stores: APIStores,
     logger: Logger
 ) throws -> Router<AppRequestContext> {
-    let router = Router(context: AppRequestContext.self)
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     let routes = RouteTable()
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: HTTPProblemMiddleware(routes: routes))
+    router.add(middleware: HeadRequestMiddleware())
+    // Outside the problem middleware, so that what it answers (404, 405...) is counted and timed
+    // as sent.
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: HTTPProblemMiddleware(routes: routes))
 
     let database = stores.database
     let sealer = SecretSealer(keyring: dependencies.keyring)
@@ -105,16 +119,17 @@ func buildRouter(
         dashboard: PostgresDashboardStore(database: database),
         sealer: sealer
     )
-    // Outermost first: problems for every error, then who is calling, then replays of
-    // idempotent POSTs, then the raw upload.
+    // Outermost first: problems for every error, then who is calling, then the body read
+    // with its ceiling, then replays of idempotent POSTs, then the raw upload.
     try api.registerHandlers(
         on: RecordingTransport(router: router, routes: routes),
         configuration: .init(dateTranscoder: LenientDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [
             ProblemMiddleware(),
+            AcceptHeaderMiddleware(),
             AuthorizationMiddleware(tokens: tokens, audit: audit),
+            RequestBodyMiddleware(),
             IdempotencyMiddleware(store: stores.idempotency, sealer: sealer),
-            EmptyBodyMiddleware(),
             CredentialIntakeMiddleware(),
         ]
     )

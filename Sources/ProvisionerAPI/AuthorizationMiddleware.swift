@@ -25,13 +25,16 @@ struct AuthorizationMiddleware: ServerMiddleware {
         }
         if case .public = rule.scope { return try await next(request, body, metadata) }
 
+        // The slug as the handler will see it: the router leaves path parameters encoded.
+        let pathSlug = metadata.pathParameters["slug"].map { String($0).removingPercentEncoding ?? String($0) }
         guard let presented = Self.bearerToken(in: request.headerFields[.authorization]) else {
+            try await recordAnonymousDenial(rule: rule, pathSlug: pathSlug)
             throw Self.unauthenticated("This operation needs a bearer token: send `Authorization: Bearer <token>`.", invalidToken: false)
         }
         guard BearerToken.looksValid(presented), let token = try await tokens.authenticate(hash: BearerToken.hash(presented)) else {
+            try await recordAnonymousDenial(rule: rule, pathSlug: pathSlug)
             throw Self.unauthenticated("The bearer token is not known.", invalidToken: true)
         }
-        let pathSlug = metadata.pathParameters["slug"].map(String.init)
         let caller = Caller(token: token, rule: rule)
         guard token.isUsable(at: Date()) else {
             let reason = token.revokedAt != nil ? "token_revoked" : "token_expired"
@@ -43,14 +46,52 @@ struct AuthorizationMiddleware: ServerMiddleware {
         }
         guard rule.roles.contains(token.role) else {
             try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: "forbidden"))
-            throw Problem(.forbidden, code: "forbidden", detail: "A \(token.role.rawValue) token may not \(rule.action.replacingOccurrences(of: "_", with: " ")).")
+            let allowed = AccessPolicy.roleNames(rule.roles)
+            throw Problem(
+                .forbidden, code: "forbidden",
+                detail: "A \(token.role.rawValue) token may not do '\(rule.action)'; it is for \(allowed) tokens."
+            )
         }
-        if case .tenantPath = rule.scope, token.role == .tenantAdmin, pathSlug != token.tenantSlug {
-            try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: "not_found"))
-            throw Problem.tenantNotFound(pathSlug ?? "")
+        if rule.isOnTenantPath, token.role == .tenantAdmin, pathSlug != token.tenantSlug {
+            let problem = Problem.tenantNotFound(pathSlug ?? "")
+            try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: problem.code))
+            throw problem
         }
         return try await Caller.$current.withValue(caller) {
-            try await next(request, body, metadata)
+            do {
+                return try await next(request, body, metadata)
+            } catch {
+                await recordRefusal(error, caller: caller, pathSlug: pathSlug)
+                throw error
+            }
+        }
+    }
+
+    /// A call without a token, or with one that is not known, is a denied attempt like any
+    /// other (contract section 8); its actor is unknown, so the row's actor is all null.
+    private func recordAnonymousDenial(rule: AccessRule, pathSlug: String?) async throws {
+        let request = RequestScope.now
+        try await audit.recordDenial(AuditEntry(
+            actor: .anonymous, tenantSlug: pathSlug, action: rule.action, result: "unauthenticated",
+            requestID: request.requestID, sourceAddress: request.remoteAddress
+        ))
+    }
+
+    /// A refused attempt gets its audit row too: any mutation answered 4xx (a validation,
+    /// a conflict, an idempotency refusal, a body too large), and any 404 on a tenant's path,
+    /// which is how probing for another tenant's objects looks. `result` is the problem's code.
+    /// Failures of the service itself (5xx) are not the caller's attempt being refused. The
+    /// caller gets the original answer even when the row cannot be written.
+    private func recordRefusal(_ error: any Error, caller: Caller, pathSlug: String?) async {
+        let problem = Problem.from(error)
+        guard problem.status.kind == .clientError else { return }
+        guard caller.rule.mutates || (caller.rule.isOnTenantPath && problem.status == .notFound) else { return }
+        do {
+            try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: problem.code))
+        } catch {
+            RequestScope.now.logger.error("could not audit a refused attempt", metadata: [
+                "action": "\(caller.rule.action)", "error": "\(Problem.safeDescription(of: error))",
+            ])
         }
     }
 

@@ -15,7 +15,7 @@ enum UploadedFile {
     /// Refuses what is not a client_secrets.json we could store: not UTF-8 JSON (a leading
     /// byte order mark is fine), or nested deeper than 32 -> 400 `invalid_json` saying where.
     static func validate(_ bytes: [UInt8]) throws -> ClientSecretsSummary {
-        guard bytes.count <= RequestBodyLimit.fileBytes else { throw RequestBodyLimit.tooLarge(RequestBodyLimit.fileBytes) }
+        guard bytes.count <= RequestBodyLimit.fileBytes else { throw RequestBodyLimit.tooLarge() }
         do {
             return try ClientSecretsSummary.summarize(bytes)
         } catch {

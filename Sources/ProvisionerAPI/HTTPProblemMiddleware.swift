@@ -13,7 +13,8 @@ struct HTTPProblemMiddleware: RouterMiddleware {
         } catch {
             let problem: Problem
             if let httpError = error as? HTTPError, httpError.status == .notFound {
-                let allowed = routes.methods(forPath: request.uri.path)
+                // HEAD goes wherever GET does (`HeadRequestMiddleware`).
+                let allowed = routes.methods(forPath: request.uri.path).flatMap { $0 == .get ? [.get, .head] : [$0] }
                 if allowed.isEmpty {
                     problem = .notFound("There is no resource at \(request.uri.path).")
                 } else {

@@ -24,13 +24,10 @@ struct IdempotencyMiddleware: ServerMiddleware {
             return try await next(request, body, metadata)
         }
         guard Self.isWellFormed(key) else {
-            throw Problem.invalidParameter("Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters.")
+            throw Problem.invalid("Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters.")
         }
         let bytes = try await RequestBodyLimit.collect(body, request: request)
-        var hasher = SHA256()
-        hasher.update(data: Array("\(operationID)\n\(request.path ?? "")\n".utf8))
-        hasher.update(data: bytes)
-        let hash = Array(hasher.finalize())
+        let hash = Self.requestHash(operationID: operationID, request: request, body: bytes)
         let scope = caller.scope
         let tenantID: UUID? = caller.role == .tenantAdmin ? caller.token.tenantID : nil
 
@@ -48,7 +45,7 @@ struct IdempotencyMiddleware: ServerMiddleware {
             return (HTTPResponse(status: .init(code: answer.status), headerFields: fields), responseBody.map { HTTPBody($0) })
         case .started(let recordID):
             do {
-                let (response, responseBody) = try await next(request, HTTPBody(bytes), metadata)
+                let (response, responseBody) = try await next(request, body == nil ? nil : HTTPBody(bytes), metadata)
                 let answer = try await RequestBodyLimit.collect(responseBody, request: request, limit: 1024 * 1024)
                 if response.status.kind == .successful {
                     try await store.finish(
@@ -65,6 +62,20 @@ struct IdempotencyMiddleware: ServerMiddleware {
                 throw error
             }
         }
+    }
+
+    /// What "the same request" means: the operation, the path and the body. A multipart body
+    /// is compared without its boundary, which a client draws at random for every request,
+    /// so that `curl -F file=@client_secrets.json` sent twice is the same upload.
+    static func requestHash(operationID: String, request: HTTPRequest, body: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: Array("\(operationID)\n\(request.path ?? "")\n".utf8))
+        if let boundary = MultipartBoundary(contentType: request.headerFields[.contentType]) {
+            hasher.update(data: boundary.replacingDelimiters(in: body))
+        } else {
+            hasher.update(data: body)
+        }
+        return Array(hasher.finalize())
     }
 
     static func associatedData(_ recordID: UUID) -> [UInt8] {

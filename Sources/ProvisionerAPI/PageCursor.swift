@@ -20,12 +20,12 @@ enum PageCursor {
         guard parts.count == 2, (1...18).contains(parts[0].count), parts[0].allSatisfy(\.isASCIIDigit),
               let micros = Int64(parts[0]), parts[1].count == 32, parts[1].allSatisfy(\.isLowercaseHexDigit)
         else {
-            throw Problem.invalidParameter("cursor", "The cursor is malformed; pass back the next_cursor of the previous page.")
+            throw Problem.invalid("cursor", "The cursor is malformed; pass back the next_cursor of the previous page.")
         }
         let hex = Array(parts[1])
         let uuidText = String(hex[0..<8]) + "-" + String(hex[8..<12]) + "-" + String(hex[12..<16]) + "-" + String(hex[16..<20]) + "-" + String(hex[20..<32])
         guard let id = UUID(uuidString: uuidText) else {
-            throw Problem.invalidParameter("cursor", "The cursor is malformed; pass back the next_cursor of the previous page.")
+            throw Problem.invalid("cursor", "The cursor is malformed; pass back the next_cursor of the previous page.")
         }
         return PageKey(micros: micros, id: id)
     }

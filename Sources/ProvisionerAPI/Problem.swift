@@ -86,7 +86,8 @@ extension Problem {
         Problem(.notFound, code: "not_found", detail: detail)
     }
 
-    static func invalidParameter(_ name: String, _ detail: String) -> Problem {
+    /// A field of the body, a query parameter or a header breaks openapi.yaml; `errors` names it.
+    static func invalid(_ name: String, _ detail: String) -> Problem {
         Problem(.badRequest, code: "invalid_request", detail: detail, errors: [.init(field: name, message: detail)])
     }
 }

@@ -51,8 +51,6 @@ extension Problem {
                     return Problem(.badRequest, code: "invalid_request", detail: decodingDetail(serverError.underlyingError))
                 }
                 return Problem(.badRequest, code: "invalid_request", detail: serverError.causeDescription)
-            case .notAcceptable:
-                return Problem(.notAcceptable, code: "not_acceptable", detail: serverError.causeDescription)
             default:
                 return .internalError()
             }
@@ -61,23 +59,39 @@ extension Problem {
         return .internalError()
     }
 
-    /// A decoding error says which field is wrong and why, never the value it read.
+    /// A decoding error says which field is wrong and why, in JSON's terms, never the value it
+    /// read (which could be anything the client pasted).
     static func decodingDetail(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "The request body is not valid." }
-        func path(_ context: DecodingError.Context) -> String {
+        func path(_ context: DecodingError.Context) -> String? {
             let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return keys.isEmpty ? "the body" : "'" + keys.joined(separator: ".") + "'"
+            return keys.isEmpty ? nil : "'" + keys.joined(separator: ".").replacingOccurrences(of: ".[", with: "[") + "'"
         }
         switch error {
         case .keyNotFound(let key, let context):
-            let parent = context.codingPath.isEmpty ? "the body" : path(context)
-            return "\(parent) lacks the required field '\(key.stringValue)'."
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "\(path(context)) has the wrong type: \(context.debugDescription)"
+            return "\(path(context) ?? "The body") lacks the required field '\(key.stringValue)'."
+        case .typeMismatch(let type, let context):
+            return "\(path(context) ?? "The body") must be \(jsonTypeName(type))."
+        case .valueNotFound(let type, let context):
+            return "\(path(context) ?? "The body") must be \(jsonTypeName(type)), not null."
         case .dataCorrupted(let context):
-            return "\(path(context)) is not valid: \(context.debugDescription)"
+            guard let path = path(context) else { return "The request body is not valid JSON." }
+            return "\(path) has a value that is not allowed here (openapi.yaml lists the allowed values)."
         @unknown default:
             return "The request body is not valid."
+        }
+    }
+
+    /// How a Swift type a field decodes into is called in JSON.
+    private static func jsonTypeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        case is Int.Type, is Int32.Type, is Int64.Type, is Double.Type: return "a number"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array<") { return "an array" }
+            return "an object"
         }
     }
 

@@ -20,17 +20,31 @@ enum RequestBodyLimit {
         guard let body else { return [] }
         let limit = limit ?? self.limit(for: request)
         if let declared = request.headerFields[.contentLength].flatMap(Int.init), declared > limit {
-            throw tooLarge(limit)
+            throw tooLarge()
         }
         var bytes: [UInt8] = []
-        for try await chunk in body {
-            guard bytes.count + chunk.count <= limit else { throw tooLarge(limit) }
-            bytes.append(contentsOf: chunk)
+        do {
+            for try await chunk in body {
+                guard bytes.count + chunk.count <= limit else { throw tooLarge() }
+                bytes.append(contentsOf: chunk)
+            }
+        } catch let problem as Problem {
+            throw problem
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // The stream broke: malformed chunked framing, or the client went away mid-body.
+            throw Problem(.badRequest, code: "invalid_request", detail: "The request body could not be read whole (malformed chunked encoding, or the connection ended early).")
         }
         return bytes
     }
 
-    static func tooLarge(_ limit: Int) -> Problem {
-        Problem(.contentTooLarge, code: "payload_too_large", detail: "The request body is larger than \(limit / 1024) KiB.")
+    /// Names the limit a person can act on: a multipart envelope is allowed a little more,
+    /// but the file inside it is held to the same 64 KiB.
+    static func tooLarge() -> Problem {
+        Problem(
+            .contentTooLarge, code: "payload_too_large",
+            detail: "The request body is too large: a body, or an uploaded file, may hold at most \(fileBytes / 1024) KiB."
+        )
     }
 }

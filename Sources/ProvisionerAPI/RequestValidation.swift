@@ -4,7 +4,7 @@ enum RequestValidation {
     static func limit(_ value: Int?) throws -> Int {
         guard let value else { return 50 }
         guard (1...200).contains(value) else {
-            throw Problem.invalidParameter("limit", "limit must be from 1 to 200 (it was \(value)).")
+            throw Problem.invalid("limit", "limit must be from 1 to 200 (it was \(value)).")
         }
         return value
     }
@@ -30,7 +30,7 @@ enum RequestValidation {
     static func searchText(_ value: String?, field: String, maxLength: Int) throws -> String? {
         guard let value else { return nil }
         guard value.unicodeScalars.count <= maxLength, !value.unicodeScalars.contains(where: isControl) else {
-            throw Problem.invalidParameter(field, "\(field) must be at most \(maxLength) characters without control characters.")
+            throw Problem.invalid(field, "\(field) must be at most \(maxLength) characters without control characters.")
         }
         return value.isEmpty ? nil : value
     }
@@ -41,14 +41,14 @@ enum RequestValidation {
         let bytes = Array(value.utf8)
         let valid = (1...100).contains(bytes.count) && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
             && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
-        guard valid else { throw Problem.invalidParameter("action", "action must look like tenant.create.") }
+        guard valid else { throw Problem.invalid("action", "action must look like tenant.create.") }
         return value
     }
 
     /// A slug in a query parameter must look like one (`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`).
     static func slugParameter(_ value: String?, field: String) throws -> String? {
         guard let value else { return nil }
-        guard looksLikeSlug(value) else { throw Problem.invalidParameter(field, "\(field) must be a tenant slug (a DNS label).") }
+        guard looksLikeSlug(value) else { throw Problem.invalid(field, "\(field) must be a tenant slug (a DNS label).") }
         return value
     }
 
@@ -59,14 +59,8 @@ enum RequestValidation {
             && bytes.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") }
     }
 
+    /// C0, DEL and C1 (U+0080 to U+009F, NEL among them): none belongs in a name.
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || scalar.value == 0x7F
-    }
-}
-
-extension Problem {
-    /// A body field breaks openapi.yaml.
-    static func invalid(_ field: String, _ detail: String) -> Problem {
-        Problem(.badRequest, code: "invalid_request", detail: detail, errors: [.init(field: field, message: detail)])
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }

@@ -94,7 +94,7 @@ extension ServiceAPI {
             RequestScope.now.logger.error("cannot open the active credential", metadata: ["credential": "\(record.id)"])
             throw Problem.internalError()
         }
-        return .ok(.init(body: .json(.init(
+        return .ok(.init(headers: .init(cacheControl: .noStore), body: .json(.init(
             clientId: file.clientID, clientSecret: file.clientSecret, projectId: file.projectID,
             redirectUris: file.redirectURIs, javascriptOrigins: file.javascriptOrigins, uriSetVersion: record.uriSetVersion ?? 0
         ))))
@@ -105,23 +105,28 @@ extension ServiceAPI {
         // The parts are parsed and checked while they are read: a malformed body, a missing
         // or repeated `file` part or an unknown part surfaces here.
         do {
+            var fileBytes: [UInt8]?
+            // Every part is read, not just the first `file`: a second `file` or another part
+            // is refused by the generated parser only once it is reached. The whole body is
+            // already bounded by `RequestBodyMiddleware`.
             for try await part in parts {
                 guard case .file(let file) = part else { continue }
                 var bytes: [UInt8] = []
                 for try await chunk in file.payload.body {
                     guard bytes.count + chunk.count <= RequestBodyLimit.fileBytes else {
-                        throw RequestBodyLimit.tooLarge(RequestBodyLimit.fileBytes)
+                        throw RequestBodyLimit.tooLarge()
                     }
                     bytes.append(contentsOf: chunk)
                 }
-                return bytes
+                fileBytes = bytes
             }
+            if let fileBytes { return fileBytes }
         } catch let problem as Problem {
             throw problem
         } catch {
             throw Problem.invalid("file", "The multipart body must be well-formed and hold exactly one part, named 'file', with the client_secrets.json.")
         }
-        throw Problem.invalid("file", "The multipart body has no part named 'file'.")
+        throw Problem.invalid("file", "The multipart body has no part named 'file': send the client_secrets.json as `-F file=@client_secrets.json`.")
     }
 }
 

@@ -31,7 +31,7 @@ extension ServiceAPI {
             audit: caller.audit(tenantID: boundTenant?.id, tenantSlug: boundTenant?.slug)
         )
         return .created(.init(
-            headers: .init(location: "/v1/tokens/\(record.id.uuidString.lowercased())"),
+            headers: .init(location: "/v1/tokens/\(record.id.uuidString.lowercased())", cacheControl: .noStore),
             body: .json(.init(
                 id: record.id.uuidString.lowercased(), token: token,
                 role: Components.Schemas.Role(rawValue: record.role.rawValue) ?? .support,

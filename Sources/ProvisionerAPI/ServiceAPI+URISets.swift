@@ -58,13 +58,12 @@ extension ServiceAPI {
         let caller = try Caller.required()
         let tenant = try await tenant(input.path.slug, for: caller)
         let uriSet = try await currentURISet(of: tenant, for: caller)
-        let sheet = SetupSheet.markdown(
-            tenantDisplayName: tenant.displayName,
-            slug: tenant.slug,
-            uriSet: uriSet.issued,
-            language: Language.preferred(byAcceptLanguage: input.headers.acceptLanguage)
-        )
-        return .ok(.init(body: .textMarkdownCharsetUtf8(HTTPBody(sheet))))
+        let language = Language.preferred(byAcceptLanguage: input.headers.acceptLanguage)
+        let sheet = SetupSheet.markdown(tenantDisplayName: tenant.displayName, slug: tenant.slug, uriSet: uriSet.issued, language: language)
+        return .ok(.init(
+            headers: .init(contentLanguage: .init(rawValue: language.rawValue) ?? .ja, vary: .acceptLanguage),
+            body: .textMarkdownCharsetUtf8(HTTPBody(sheet))
+        ))
     }
 
     private func currentURISet(of tenant: TenantRecord, for caller: Caller) async throws -> URISetRecord {

@@ -25,7 +25,8 @@ public struct AuditEntry: Sendable {
     public var tenantSlug: String?
     public var action: String
     public var target: String?
-    /// `success`, or why the attempt was denied (`unauthenticated`, `forbidden`, `not_found`, ...).
+    /// `success`, or why the attempt was denied: `unauthenticated`, `token_revoked`,
+    /// `token_expired`, `forbidden`, or the code of the problem that refused it.
     public var result: String
     public var requestID: String?
     public var sourceAddress: String?

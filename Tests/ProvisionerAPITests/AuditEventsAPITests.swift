@@ -137,13 +137,21 @@ import Testing
             let admin = try await APIFixture.token(url, role: .tenantAdmin, name: "acme-admin", tenant: "acme")
             expectProblem(try await client.send(.get, "/v1/audit-events", token: runtime.token, requestID: "req-rt"), .forbidden, "forbidden")
             expectProblem(try await client.send(.get, "/v1/audit-events", token: admin.token, requestID: "req-ta"), .forbidden, "forbidden")
-            expectProblem(try await client.send(.get, "/v1/audit-events"), .unauthorized, "unauthenticated")
+            expectProblem(try await client.send(.get, "/v1/audit-events", requestID: "req-anon"), .unauthorized, "unauthenticated")
+            expectProblem(
+                try await client.send(.get, "/v1/audit-events", token: "agcrm_" + String(repeating: "x", count: 43), requestID: "req-unknown"),
+                .unauthorized, "unauthenticated"
+            )
 
             let events = try await Self.allEvents(client, token: support.token, query: "action=audit.list")
-            #expect(events.count == 2, "\(events)")
-            #expect(events.map { $0["request_id"] as? String } == ["req-ta", "req-rt"])
-            #expect(events.allSatisfy { $0["result"] as? String == "forbidden" })
-            #expect(((events.first?["actor"] as? [String: Any])?["role"] as? String) == "tenant_admin")
+            #expect(events.map { $0["request_id"] as? String } == ["req-unknown", "req-anon", "req-ta", "req-rt"], "\(events)")
+            #expect(events.map { $0["result"] as? String } == ["unauthenticated", "unauthenticated", "forbidden", "forbidden"])
+            #expect(((events[2]["actor"] as? [String: Any])?["role"] as? String) == "tenant_admin")
+            // Without a known token there is no actor to name.
+            for anonymous in events.prefix(2) {
+                let actor = try #require(anonymous["actor"] as? [String: Any])
+                #expect(actor["token_id"] is NSNull && actor["role"] is NSNull && actor["name"] is NSNull, "\(actor)")
+            }
         }
     }
 

@@ -222,6 +222,20 @@ enum CredentialFixture {
     /// given, then `chunks` with chunked transfer encoding. Returns the status and body of the
     /// answer.
     static func sendChunked(port: Int, head: String, chunks: [[UInt8]]) async throws -> (status: Int, body: String) {
+        var frames = [ByteBuffer(string: head)]
+        for chunk in chunks {
+            var buffer = ByteBuffer(string: String(chunk.count, radix: 16) + "\r\n")
+            buffer.writeBytes(chunk)
+            buffer.writeString("\r\n")
+            frames.append(buffer)
+        }
+        frames.append(ByteBuffer(string: "0\r\n\r\n"))
+        return try await sendRaw(port: port, frames)
+    }
+
+    /// Writes `frames` as they are to a plain socket (`.live` applications only) and returns the
+    /// status and body of the answer (status 0 when none came).
+    static func sendRaw(port: Int, _ frames: [ByteBuffer]) async throws -> (status: Int, body: String) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -230,14 +244,7 @@ enum CredentialFixture {
             }
         let raw: String = try await channel.executeThenClose { inbound, outbound in
             do {
-                try await outbound.write(ByteBuffer(string: head))
-                for chunk in chunks {
-                    var buffer = ByteBuffer(string: String(chunk.count, radix: 16) + "\r\n")
-                    buffer.writeBytes(chunk)
-                    buffer.writeString("\r\n")
-                    try await outbound.write(buffer)
-                }
-                try await outbound.write(ByteBuffer(string: "0\r\n\r\n"))
+                for frame in frames { try await outbound.write(frame) }
             } catch {
                 // The server may answer and close before it has read everything.
             }
@@ -402,6 +409,14 @@ extension TestClientProtocol {
             let cases: [(String, [UInt8])] = [
                 ("other part name", CredentialFixture.multipart(boundary: boundary, [(name: "upload", filename: "client_secrets.json", contentType: "application/json", bytes: file)])),
                 ("no parts", Array("--\(boundary)--\r\n".utf8)),
+                ("two file parts", CredentialFixture.multipart(boundary: boundary, [
+                    (name: "file", filename: "client_secrets.json", contentType: "application/json", bytes: file),
+                    (name: "file", filename: "other.json", contentType: "application/json", bytes: file),
+                ])),
+                ("a file and another part", CredentialFixture.multipart(boundary: boundary, [
+                    (name: "file", filename: "client_secrets.json", contentType: "application/json", bytes: file),
+                    (name: "note", filename: nil, contentType: nil, bytes: Array("hello".utf8)),
+                ])),
                 ("not multipart at all", file),
             ]
             for (label, body) in cases {
@@ -709,9 +724,10 @@ extension TestClientProtocol {
 
             let audit = try await CredentialFixture.rowsAsText(url, "audit_events")
             let reads = audit.filter { $0.contains("\"credential.secret_read\"") }
-            #expect(reads.count == 1, "\(reads)")
-            let read = try #require(reads.first)
-            #expect(read.contains("\"result\":\"success\""), "\(read)")
+            // The refused read before the upload has its row too.
+            #expect(reads.count == 2, "\(reads)")
+            #expect(reads.filter { $0.contains("\"result\":\"no_active_credential\"") }.count == 1, "\(reads)")
+            let read = try #require(reads.first { $0.contains("\"result\":\"success\"") }, "\(reads)")
             #expect(read.contains("\"target\":\"credential:\(id)\""), "\(read)")
             #expect(read.contains("\"tenant_slug\":\"acme\""), "\(read)")
             #expect(read.contains("\"actor_name\":\"crm-runtime\""), "\(read)")

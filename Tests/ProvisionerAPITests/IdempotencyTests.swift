@@ -44,6 +44,33 @@ import Testing
         }
     }
 
+    /// A form upload sent again draws a new boundary (curl, browsers): it is still the same
+    /// body. Another file in the same framing is not.
+    @Test func aFormUploadSentAgainWithAnotherBoundaryReplays() async throws {
+        try await withTestApplication { client, url in
+            let setup = try await CredentialFixture.setUp(client, url)
+            func form(_ boundary: String, _ file: String) async throws -> Reply {
+                let body = CredentialFixture.multipart(boundary: boundary, [
+                    (name: "file", filename: "client_secrets.json", contentType: "application/octet-stream", bytes: Array(file.utf8)),
+                ])
+                return try await client.sendBytes(
+                    .post, "/v1/tenants/acme/credentials", token: setup.admin.token, bytes: body,
+                    contentType: "multipart/form-data; boundary=\(boundary)", headers: Self.key("form-1")
+                )
+            }
+            let first = try await form("------------------------a1b2c3d4e5f6", CredentialFixture.file())
+            #expect(first.status == .accepted, "\(first.text)")
+            let again = try await form("------------------------0f9e8d7c6b5a", CredentialFixture.file())
+            #expect(again.status == .accepted, "\(again.text)")
+            #expect(again.headers[Self.replayedHeader] == "true")
+            #expect(again.object?["id"] as? String == first.object?["id"] as? String)
+            #expect(try await Self.credentialRows(url) == 1)
+            let other = try await form("------------------------77777777", CredentialFixture.file(secret: CredentialFixture.secret(3)))
+            expectProblem(other, .unprocessableContent, "idempotency_key_reused")
+            #expect(try await Self.credentialRows(url) == 1)
+        }
+    }
+
     @Test func sameKeyOtherBodyIs422() async throws {
         try await withTestApplication { client, url in
             let setup = try await CredentialFixture.setUp(client, url)

@@ -97,7 +97,7 @@ import Testing
         try await withTestApplication { client, _ in
             try await client.execute(uri: "/healthz", method: .post) { response in
                 #expect(response.status == .methodNotAllowed)
-                #expect(response.headers[.allow] == "GET")
+                #expect(response.headers[.allow] == "GET, HEAD")
                 #expect(response.headers[.contentType] == "application/problem+json")
                 #expect(response.json?["code"] as? String == "method_not_allowed")
             }
