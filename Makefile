@@ -8,7 +8,8 @@
 #                 PostgreSQL in .local/pg-test (127.0.0.1:54330) unless
 #                 TEST_DATABASE_URL is set, then the schemathesis gate (port 18080)
 #   make schemathesis   the schemathesis gate alone
-#   make lint     shellcheck of scripts/*.sh and .ci/run
+#   make lint     shellcheck of every script, yamllint, kubernetes-validate of deploy/kubernetes,
+#                 hadolint of the Dockerfile, systemd-analyze of the units (scripts/lint.sh)
 #   make fuzz     libFuzzer over the client_secrets.json parser and verifier for
 #                 FUZZ_SECONDS (default 60); fuzz/run.sh; crashes in .local/fuzz-artifacts
 #   make fault    fault tests against the debug build: workers SIGKILLed mid-drain

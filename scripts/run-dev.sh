@@ -5,14 +5,15 @@
 #     missing Debian packages installed (see BOOTSTRAP_PACKAGES in lib.sh).
 #  2. swift build -c release --product provisioner
 #  3. DATABASE_URL, unless set: a private PostgreSQL in .local/pg-dev on
-#     127.0.0.1:54329, database `provisioner` (kept between runs; `make stop-db`
-#     stops it).
+#     127.0.0.1:54329, database `provisioner` (its data is kept between runs; a
+#     cluster this run started is stopped again when the service stops).
 #  4. PROVISIONER_ENCRYPTION_KEYS, unless set: from .local/dev-encryption-keys,
 #     made once (dev1:<base64 of 32 random bytes>, mode 600). Keep that file:
 #     the dev database's secrets are encrypted under it.
 #  5. provisioner migrate; provisioner token create --role support; prints the
 #     token and the base URL.
-#  6. exec provisioner run (API + worker) until Ctrl-C.
+#  6. provisioner run (API + worker) until Ctrl-C, which stops everything this run
+#     started.
 set -euo pipefail
 
 LOG_TAG=make-run
@@ -33,12 +34,24 @@ swift build -c release --product provisioner
 bin="$(swift build -c release --show-bin-path)/provisioner"
 [ -x "$bin" ] || die "build finished but $bin is missing"
 
+started_db=0
 if [ -n "${DATABASE_URL:-}" ]; then
 	log "using DATABASE_URL from the environment"
 else
+	bash "$here/dev-postgres.sh" status "$DEV_PG_DIR" >/dev/null 2>&1 || started_db=1
 	DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure "$DEV_PG_DIR" "$DEV_PG_PORT" "$DEV_DB")"
 	export DATABASE_URL
 fi
+
+# Ctrl-C stops what this run started: the service (it handles SIGINT itself), then the
+# cluster if it was not running before. bash runs this on a signal too.
+stop_started_db() {
+	if [ "$started_db" = 1 ]; then
+		log "stopping the PostgreSQL cluster this run started (its data is kept)"
+		bash "$here/dev-postgres.sh" stop "$DEV_PG_DIR" >/dev/null 2>&1 || warn "could not stop the cluster in $DEV_PG_DIR; 'make stop-db' does"
+	fi
+}
+trap stop_started_db EXIT
 
 if [ -n "${PROVISIONER_ENCRYPTION_KEYS:-}" ]; then
 	log "using PROVISIONER_ENCRYPTION_KEYS from the environment"
@@ -75,7 +88,7 @@ cat <<EOF
   provisioner: http://$host:$port   (API and worker; Ctrl-C stops it)
   support token: ${token:-<none>}
   try: curl -H 'Authorization: Bearer ${token:-TOKEN}' http://$host:$port/v1/tenants
-  PostgreSQL keeps running between runs; 'make stop-db' stops it.
+  Ctrl-C stops the service$([ "$started_db" = 1 ] && echo ' and the PostgreSQL cluster it started'); the data is kept.
 
 EOF
-exec "$bin" run
+"$bin" run

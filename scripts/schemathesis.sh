@@ -8,14 +8,10 @@
 #  2. TEST_DATABASE_URL (or the test cluster .local/pg-test:54330 if unset):
 #     a fresh database `provisioner_st` (dropped first), `provisioner migrate`.
 #  3. One token per role with `provisioner token create --role ROLE --name st-ROLE`
-#     for ST_ROLES (default: support dashboard runtime). If the binary has no
-#     `token create` command yet, it warns and fuzzes once without a token (the
-#     ops endpoints still get covered); once the command exists every role must
-#     get a token or the gate fails.
-#     tenant_admin: needs a tenant. Hook: ST_TENANT_ADMIN=1 creates tenant
-#     `st-tenant` through POST /v1/tenants with the support token, then a
-#     tenant_admin token for it, and adds that role to the loop. Off by default
-#     until POST /v1/tenants exists; turn the default to 1 then.
+#     for ST_ROLES (default: support dashboard runtime); every role must get one.
+#     tenant_admin (ST_TENANT_ADMIN=1, the default): tenant `st-tenant` is created
+#     through POST /v1/tenants with the support token, then a tenant_admin token
+#     for it, and that role joins the loop.
 #  4. `provisioner run` on 127.0.0.1:$ST_PORT (default 18080) in the background
 #     with a fresh encryption key and PROVISIONER_LIVE_CHECK=off; waits for
 #     /readyz; the server is always stopped on exit (trap). Log:

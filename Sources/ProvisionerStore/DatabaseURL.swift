@@ -55,8 +55,12 @@ public struct DatabaseURL: Sendable, Equatable {
                 throw ParseError(description: "has an unsupported parameter '\(item.name)' (only sslmode is understood)")
             }
         }
+        let port = components.port ?? 5432
+        guard (1...65535).contains(port) else {
+            throw ParseError(description: "has the port \(port); a port is a number from 1 to 65535")
+        }
         self.host = host
-        self.port = components.port ?? 5432
+        self.port = port
         self.username = user.removingPercentEncoding ?? user
         self.password = (components.password).map { $0.removingPercentEncoding ?? $0 }
         self.database = database.removingPercentEncoding ?? database

@@ -30,6 +30,12 @@ public struct ReadinessProbe: Sendable {
             let missing = expectedVersions.subtracting(applied.keys).sorted()
             return missing.isEmpty ? .ready : .migrationsMissing(missing)
         } catch {
+            // A database `provisioner migrate` never ran on answers, but without the
+            // application role (invalid_parameter_value at start-up) or the migrations table
+            // (undefined_table): that is missing migrations, not an outage.
+            if let sqlState = (error as? PSQLError)?.serverInfo?[.sqlState], ["22023", "42P01"].contains(sqlState) {
+                return .migrationsMissing(expectedVersions.sorted())
+            }
             logger.debug("readiness check failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             return .databaseUnavailable
         }

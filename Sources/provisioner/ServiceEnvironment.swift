@@ -25,10 +25,14 @@ struct ServiceEnvironment: Sendable {
     struct Invalid: Error, CustomStringConvertible, Equatable {
         let variable: String
         let reason: String
-        var description: String { "\(variable) \(reason)" }
+        /// "VARIABLE reason", unless the reason names the variable already.
+        var description: String { reason.hasPrefix(variable) ? reason : "\(variable) \(reason)" }
     }
 
     enum Need { case database, databaseAndKeys }
+
+    /// A tenant slug to try the cloud domain with.
+    static let sampleSlug = try! TenantSlug(validating: "acme")
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
@@ -65,6 +69,9 @@ struct ServiceEnvironment: Sendable {
         cloudDomain = (value("PROVISIONER_CLOUD_DOMAIN") ?? "crm.example.com").lowercased()
         do {
             uriIssuer = try URISetIssuer(cloudDomain: cloudDomain)
+            // A domain can be a valid host name and still give URIs Google refuses
+            // (googleusercontent.com): better to stop here than to answer 422 to every issuance.
+            _ = try uriIssuer.issue(slug: Self.sampleSlug, customDomain: nil)
         } catch {
             throw Invalid(variable: "PROVISIONER_CLOUD_DOMAIN", reason: "is not a usable domain: \(error.message(in: .en))")
         }

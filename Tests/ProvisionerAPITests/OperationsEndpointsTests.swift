@@ -32,6 +32,8 @@ import Testing
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.contentType] == "application/problem+json")
                 #expect(response.json?["code"] as? String == "service_unavailable")
+                // Not an outage: it says what to do.
+                #expect((response.json?["detail"] as? String)?.contains("provisioner migrate") == true, "\(response.json ?? [:])")
             }
         }
     }

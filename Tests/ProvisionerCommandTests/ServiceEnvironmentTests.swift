@@ -29,6 +29,10 @@ import Testing
         ("PROVISIONER_PORT", "70000"),
         ("PROVISIONER_LIVE_CHECK", "sometimes"),
         ("PROVISIONER_CLOUD_DOMAIN", "not a domain"),
+        ("PROVISIONER_CLOUD_DOMAIN", "googleusercontent.com"),
+        ("PROVISIONER_CLOUD_DOMAIN", "apps.googleusercontent.com"),
+        ("DATABASE_URL", "postgres://app:pw@127.0.0.1:99999/provisioner"),
+        ("PROVISIONER_ENCRYPTION_KEYS", "dev1:c2hvcnQ=,dev1:c2hvcnQ="),
         ("PROVISIONER_GOOGLE_TOKEN_URL", "ftp://example.com/token"),
         ("LOG_LEVEL", "loud"),
         ("PROVISIONER_LIVE_CHECK_RETRIES", "many"),
@@ -44,6 +48,8 @@ import Testing
             #expect(error.variable == variable)
             #expect(error.description.hasPrefix(variable + " "))
             #expect(!error.description.contains("\n"))
+            // Named once, at the start.
+            #expect(error.description.components(separatedBy: variable).count == 2, "\(error.description)")
         }
     }
 

@@ -22,6 +22,8 @@ import Testing
     @Test(arguments: [
         "",
         "mysql://u:p@h/db",
+        "postgres://u:p@h:99999/db",
+        "postgres://u:p@h:0/db",
         "postgres://h/db",
         "postgres://u:p@h",
         "postgres://u:p@h/",
