@@ -41,6 +41,8 @@ struct IdempotencyMiddleware: ServerMiddleware {
             if let contentType = answer.contentType { fields[.contentType] = contentType }
             if let location = answer.location { fields[.location] = location }
             fields[.idempotentReplayed] = "true"
+            // A stored answer may hold a secret (a created token): never for a cache to keep.
+            fields[.cacheControl] = "no-store"
             let responseBody = try answer.sealedBody.map { try sealer.open($0, associatedData: Self.associatedData(answer.recordID)) }
             return (HTTPResponse(status: .init(code: answer.status), headerFields: fields), responseBody.map { HTTPBody($0) })
         case .started(let recordID):

@@ -183,9 +183,13 @@ import Testing
     @Test func answersThatHoldASecretAreNotCached() async throws {
         try await withTestApplication { client, url in
             let setup = try await CredentialFixture.setUp(client, url)
-            let created = try await client.send(.post, "/v1/tokens", token: setup.support.token, body: #"{"role":"dashboard","name":"wall"}"#)
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "wall-1"]
+            let created = try await client.send(.post, "/v1/tokens", token: setup.support.token, body: #"{"role":"dashboard","name":"wall"}"#, headers: key)
             #expect(created.status == .created)
             #expect(created.headers[.cacheControl] == "no-store")
+            let replayed = try await client.send(.post, "/v1/tokens", token: setup.support.token, body: #"{"role":"dashboard","name":"wall"}"#, headers: key)
+            #expect(replayed.body == created.body)
+            #expect(replayed.headers[.cacheControl] == "no-store")
             _ = try await CredentialFixture.upload(client, token: setup.admin.token, file: CredentialFixture.file())
             try await CredentialFixture.verifyPending(url)
             let secret = try await client.send(.get, "/v1/tenants/acme/credentials/active/secret", token: setup.runtime.token)
