@@ -128,6 +128,7 @@ func buildRouter(
             ProblemMiddleware(),
             AcceptHeaderMiddleware(),
             AuthorizationMiddleware(tokens: tokens, audit: audit),
+            QueryEncodingMiddleware(),
             RequestBodyMiddleware(),
             IdempotencyMiddleware(store: stores.idempotency, sealer: sealer),
             CredentialIntakeMiddleware(),

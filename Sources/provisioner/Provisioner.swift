@@ -139,7 +139,12 @@ func withDatabaseClient<T: Sendable>(
     logger: Logger,
     _ body: @escaping @Sendable (PostgresClient) async throws -> T
 ) async throws -> T {
-    let client = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: purpose, logger: logger)
+    // A one-shot command leases its first connection at once, often before the pool's run()
+    // task has started, which PostgresNIO reports as a warning on every invocation. What
+    // matters to the operator comes back as an error from the command itself.
+    var poolLogger = logger
+    poolLogger.logLevel = max(logger.logLevel, .error)
+    let client = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: purpose, logger: poolLogger)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             await client.run()
@@ -150,6 +155,11 @@ func withDatabaseClient<T: Sendable>(
             return try await body(client)
         } catch let failure as CommandFailure {
             FileHandle.standardError.write(Data("provisioner: \(failure.description)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as PSQLError where ["42P01", "22023", "42704", "3F000"].contains(error.serverInfo?[.sqlState] ?? "") {
+            // undefined_table, the application role missing (invalid_parameter_value at
+            // start-up), undefined_object, invalid_schema_name: a database never migrated.
+            FileHandle.standardError.write(Data("provisioner: the database is not migrated; run provisioner migrate first\n".utf8))
             throw ExitCode(1)
         } catch let error where DatabaseUnavailable.isUnavailability(error) {
             let place = "\(environment.databaseURL.host):\(environment.databaseURL.port)"

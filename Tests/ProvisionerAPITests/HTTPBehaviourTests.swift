@@ -170,6 +170,20 @@ import Testing
         }
     }
 
+    /// A parameter the decoder cannot read is refused, not dropped (a search that lists
+    /// everything would be a wrong answer).
+    @Test func aQueryThatIsNotUTF8Is400() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            try await APIFixture.tenants(url, [("acme", "Acme"), ("globex", "Globex")])
+            for query in ["q=acm%FF", "q=%E3%81", "state=%ZZ", "q%FF=1"] {
+                expectProblem(try await client.send(.get, "/v1/tenants?\(query)", token: support.token), .badRequest, "invalid_request", query)
+            }
+            let fine = try await client.send(.get, "/v1/tenants?q=%E6%A0%AA+acme", token: support.token)
+            #expect(fine.status == .ok, "\(fine.text)")
+        }
+    }
+
     @Test func namesMayNotHoldC1ControlCharacters() async throws {
         try await withTestApplication { client, url in
             let support = try await APIFixture.supportToken(url)
