@@ -91,7 +91,10 @@ extension ServiceAPI {
             file = opened
         } catch {
             // A key removed before `keys rewrap` finished, or a row that was tampered with.
-            RequestScope.now.logger.error("cannot open the active credential", metadata: ["credential": "\(record.id)"])
+            RequestScope.now.logger.error("cannot open the active credential", metadata: [
+                "credential": "\(record.id)", "key_id": "\(sealed.keyID)",
+                "reason": "\((error as? SealingError)?.description ?? "the file does not parse")",
+            ])
             throw Problem.internalError()
         }
         return .ok(.init(headers: .init(cacheControl: .noStore), body: .json(.init(
