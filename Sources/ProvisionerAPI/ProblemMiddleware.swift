@@ -48,6 +48,13 @@ extension Problem {
                 return Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: serverError.causeDescription)
             case .badRequest:
                 if serverError.underlyingError is DecodingError {
+                    // GET and DELETE take no body here, so what failed to decode is a parameter:
+                    // the decoder of query strings gives no coding path, so the names come from
+                    // the request.
+                    if [.get, .head, .delete].contains(serverError.request.method),
+                       let names = queryParameterNames(serverError.request), !names.isEmpty {
+                        return parameterProblem(names)
+                    }
                     return Problem(.badRequest, code: "invalid_request", detail: decodingDetail(serverError.underlyingError))
                 }
                 return Problem(.badRequest, code: "invalid_request", detail: serverError.causeDescription)
@@ -72,6 +79,16 @@ extension Problem {
             return "\(path(context) ?? "The body") lacks the required field '\(key.stringValue)'."
         case .typeMismatch(let type, let context):
             return "\(path(context) ?? "The body") must be \(jsonTypeName(type))."
+        case .valueNotFound(_, let context) where context.underlyingError.map(oneOfAlternatives) != nil:
+            // A oneOf body (token create) that fits none of its forms: say why for each form.
+            let reasons = context.underlyingError.flatMap(oneOfAlternatives) ?? []
+            var seen = Set<String>()
+            let distinct = reasons.map(decodingDetail).filter { seen.insert($0).inserted }
+            let clauses = distinct.map { reason in
+                let clause = reason.hasSuffix(".") ? String(reason.dropLast()) : reason
+                return clause.hasPrefix("The body") ? "the body" + clause.dropFirst("The body".count) : clause
+            }
+            return "\(path(context) ?? "The body") fits none of the forms openapi.yaml allows here: " + clauses.joined(separator: "; or ") + "."
         case .valueNotFound(let type, let context):
             return "\(path(context) ?? "The body") must be \(jsonTypeName(type)), not null."
         case .dataCorrupted(let context):
@@ -80,6 +97,33 @@ extension Problem {
         @unknown default:
             return "The request body is not valid."
         }
+    }
+
+    /// The errors of each alternative of a oneOf that failed, which OpenAPIRuntime keeps in
+    /// an internal `MultiError` (read through its one stored property, `errors`).
+    private static func oneOfAlternatives(_ error: any Error) -> [any Error]? {
+        guard String(describing: type(of: error)) == "MultiError" else { return nil }
+        return Mirror(reflecting: error).children.first { $0.label == "errors" }?.value as? [any Error]
+    }
+
+    /// The names of the query parameters of a request, decoded.
+    private static func queryParameterNames(_ request: HTTPRequest) -> [String]? {
+        guard let path = request.path, let start = path.firstIndex(of: "?") else { return nil }
+        var seen = Set<String>()
+        return path[path.index(after: start)...].split(separator: "&").compactMap { item in
+            item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first
+                .flatMap { String($0).removingPercentEncoding }
+        }.filter { !$0.isEmpty && seen.insert($0).inserted }
+    }
+
+    /// A query parameter with a value of the wrong type, or not among the allowed values.
+    private static func parameterProblem(_ names: [String]) -> Problem {
+        let allowed = "a value openapi.yaml allows (its type, range or list of values)"
+        guard names.count == 1, let name = names.first else {
+            let list = names.prefix(10).map { "'\($0.prefix(40))'" }.joined(separator: ", ")
+            return Problem(.badRequest, code: "invalid_request", detail: "One of the query parameters \(list) does not have \(allowed).")
+        }
+        return Problem.invalid(name, "The query parameter '\(name.prefix(40))' does not have \(allowed).")
     }
 
     /// How a Swift type a field decodes into is called in JSON.

@@ -184,6 +184,24 @@ import Testing
         }
     }
 
+    /// A refusal names what to fix: the parameter, or for a body with several allowed forms
+    /// (token create) why each form does not fit.
+    @Test func refusalsNameTheParameterOrTheField() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            expectProblem(try await client.send(.get, "/v1/tenants?limit=abc", token: support.token), .badRequest, "invalid_request", field: "limit")
+            expectProblem(try await client.send(.get, "/v1/tenants?state=bogus", token: support.token), .badRequest, "invalid_request", field: "state")
+            let both = try await client.send(.get, "/v1/tenants?state=bogus&limit=3", token: support.token)
+            expectProblem(both, .badRequest, "invalid_request")
+            #expect((both.object?["detail"] as? String)?.contains("'state'") == true, "\(both.text)")
+            let token = try await client.send(.post, "/v1/tokens", token: support.token, body: #"{"role":"tenant_admin","name":"x"}"#)
+            expectProblem(token, .badRequest, "invalid_request")
+            let detail = token.object?["detail"] as? String ?? ""
+            #expect(detail.contains("'tenant'") && detail.contains("'role'"), "\(detail)")
+            #expect(!detail.contains("oneOf") && !detail.contains("Swift"), "\(detail)")
+        }
+    }
+
     @Test func namesMayNotHoldC1ControlCharacters() async throws {
         try await withTestApplication { client, url in
             let support = try await APIFixture.supportToken(url)
