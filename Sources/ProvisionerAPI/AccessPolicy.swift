@@ -20,6 +20,11 @@ struct AccessRule: Sendable {
     /// Changes something: written to the audit log when it succeeds, and when it is refused.
     let mutates: Bool
 
+    var isPublic: Bool {
+        if case .public = scope { return true }
+        return false
+    }
+
     var isOnTenantPath: Bool {
         if case .tenantPath = scope { return true }
         return false

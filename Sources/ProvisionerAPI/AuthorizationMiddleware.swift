@@ -23,7 +23,7 @@ struct AuthorizationMiddleware: ServerMiddleware {
             RequestScope.now.logger.critical("operation has no access rule", metadata: ["operation": "\(operationID)"])
             throw Problem.internalError()
         }
-        if case .public = rule.scope { return try await next(request, body, metadata) }
+        if rule.isPublic { return try await next(request, body, metadata) }
 
         // The slug as the handler will see it: the router leaves path parameters encoded.
         let pathSlug = metadata.pathParameters["slug"].map { String($0).removingPercentEncoding ?? String($0) }

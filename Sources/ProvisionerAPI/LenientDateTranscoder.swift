@@ -87,6 +87,9 @@ struct LenientDateTranscoder: DateTranscoder, Sendable {
         }
     }
 
+    /// How the refusal of a string starts, so that a problem answer can recognise it.
+    static let refusalPrefix = "Expected an RFC 3339 date-time"
+
     func decode(_ string: String) throws -> Date {
         var string = string
         let parsed = string.withUTF8 { Self.parse($0) }
@@ -98,7 +101,7 @@ struct LenientDateTranscoder: DateTranscoder, Sendable {
             throw DecodingError.dataCorrupted(
                 .init(
                     codingPath: [],
-                    debugDescription: "Expected an RFC 3339 date-time such as 2025-01-31T09:30:00Z, got \"\(shown)\": \(reason.message)."
+                    debugDescription: Self.refusalPrefix + " such as 2025-01-31T09:30:00Z, got \"\(shown)\": \(reason.message)."
                 )
             )
         }

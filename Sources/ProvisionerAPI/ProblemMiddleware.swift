@@ -82,8 +82,11 @@ extension Problem {
         case .valueNotFound(_, let context) where context.underlyingError.map(oneOfAlternatives) != nil:
             // A oneOf body (token create) that fits none of its forms: say why for each form.
             let reasons = context.underlyingError.flatMap(oneOfAlternatives) ?? []
+            // A form refused for the value of a top-level field (the `role` that picks the
+            // form) is not the one the caller meant when another form got further.
+            let further = reasons.filter { !isTopLevelValueRefusal($0) }
             var seen = Set<String>()
-            let distinct = reasons.map(decodingDetail).filter { seen.insert($0).inserted }
+            let distinct = (further.isEmpty ? reasons : further).map(decodingDetail).filter { seen.insert($0).inserted }
             let clauses = distinct.map { reason in
                 let clause = reason.hasSuffix(".") ? String(reason.dropLast()) : reason
                 return clause.hasPrefix("The body") ? "the body" + clause.dropFirst("The body".count) : clause
@@ -92,11 +95,20 @@ extension Problem {
         case .valueNotFound(let type, let context):
             return "\(path(context) ?? "The body") must be \(jsonTypeName(type)), not null."
         case .dataCorrupted(let context):
+            // The date transcoder is not told which field it decodes.
+            if context.debugDescription.hasPrefix(LenientDateTranscoder.refusalPrefix) {
+                return "\(path(context) ?? "A date-time field") must be an RFC 3339 date-time such as 2025-01-31T09:30:00Z."
+            }
             guard let path = path(context) else { return "The request body is not valid JSON." }
             return "\(path) has a value that is not allowed here (openapi.yaml lists the allowed values)."
         @unknown default:
             return "The request body is not valid."
         }
+    }
+
+    private static func isTopLevelValueRefusal(_ error: any Error) -> Bool {
+        guard case .dataCorrupted(let context) = error as? DecodingError else { return false }
+        return context.codingPath.count == 1
     }
 
     /// The errors of each alternative of a oneOf that failed, which OpenAPIRuntime keeps in

@@ -13,7 +13,8 @@ struct QueryEncodingMiddleware: ServerMiddleware {
         operationID: String,
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
-        if let path = request.path, let start = path.firstIndex(of: "?") {
+        // The operations endpoints take no parameters and answer whatever follows the `?`.
+        if AccessPolicy.rules[operationID]?.isPublic != true, let path = request.path, let start = path.firstIndex(of: "?") {
             for item in path[path.index(after: start)...].split(separator: "&") {
                 let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard pair.allSatisfy({ $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding != nil }) else {

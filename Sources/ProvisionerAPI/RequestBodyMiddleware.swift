@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import OpenAPIRuntime
 
-/// Reads every request body once, before anything else looks at it: with the 64 KiB ceiling
+/// Reads the body of every POST, PUT and PATCH once, before anything else looks at it: with the 64 KiB ceiling
 /// of `RequestBodyLimit` (413 as soon as it is passed, so an endless body is never held whole)
 /// and without a content coding (415: a compressed body would dodge the ceiling).
 ///
@@ -20,7 +20,9 @@ struct RequestBodyMiddleware: ServerMiddleware {
         operationID: String,
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
-        guard let body else { return try await next(request, nil, metadata) }
+        // GET, HEAD and DELETE take no body here: whatever a client sends with them is left
+        // unread (the server discards it) rather than refused in a way no one expects.
+        guard let body, [.post, .put, .patch].contains(request.method) else { return try await next(request, body, metadata) }
         if let coding = request.headerFields[.contentEncoding]?.trimmingCharacters(in: .whitespaces),
            !coding.isEmpty, coding.lowercased() != "identity" {
             throw Problem(

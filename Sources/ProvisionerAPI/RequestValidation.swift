@@ -1,3 +1,5 @@
+import ProvisionerDomain
+
 /// The checks of openapi.yaml that the generated code does not make (patterns, lengths,
 /// ranges): each failure is a 400 `invalid_request` naming the field, before anything changes.
 enum RequestValidation {
@@ -9,19 +11,11 @@ enum RequestValidation {
         return value
     }
 
-    /// 1 to `maxLength` code points, no control characters, no leading or trailing white space.
+    /// `NameRule`: 1 to `maxLength` code points, no control characters, no white space at
+    /// either end.
     static func name(_ value: String, field: String, maxLength: Int) throws -> String {
-        let scalars = value.unicodeScalars
-        guard (1...maxLength).contains(scalars.count) else {
-            throw Problem.invalid(field, "\(field) must be 1 to \(maxLength) characters long.")
-        }
-        guard !scalars.contains(where: isControl) else {
-            throw Problem.invalid(field, "\(field) must not contain control characters.")
-        }
-        guard let first = scalars.first, let last = scalars.last,
-              !first.properties.isWhitespace, !last.properties.isWhitespace
-        else {
-            throw Problem.invalid(field, "\(field) must not start or end with white space.")
+        if let violation = NameRule.violation(of: value, maxLength: maxLength) {
+            throw Problem.invalid(field, "\(field) \(violation.requirement).")
         }
         return value
     }
@@ -29,7 +23,7 @@ enum RequestValidation {
     /// Free text of a query parameter: at most `maxLength` code points, no control characters.
     static func searchText(_ value: String?, field: String, maxLength: Int) throws -> String? {
         guard let value else { return nil }
-        guard value.unicodeScalars.count <= maxLength, !value.unicodeScalars.contains(where: isControl) else {
+        guard value.unicodeScalars.count <= maxLength, !value.unicodeScalars.contains(where: NameRule.isControl) else {
             throw Problem.invalid(field, "\(field) must be at most \(maxLength) characters without control characters.")
         }
         return value.isEmpty ? nil : value
@@ -57,10 +51,5 @@ enum RequestValidation {
         func alnum(_ b: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) }
         return (3...63).contains(bytes.count) && alnum(bytes.first!) && alnum(bytes.last!)
             && bytes.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") }
-    }
-
-    /// C0, DEL and C1 (U+0080 to U+009F, NEL among them): none belongs in a name.
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }

@@ -15,7 +15,8 @@ extension ServiceAPI {
         case .TokenCreateTenantAdmin(let request):
             role = .tenantAdmin
             (rawName, expiresAt) = (request.name, request.expiresAt)
-            guard let tenant = try await tenants.get(slug: request.tenant, scope: .allTenants) else {
+            guard RequestValidation.looksLikeSlug(request.tenant),
+                  let tenant = try await tenants.get(slug: request.tenant, scope: .allTenants) else {
                 throw Problem.tenantNotFound(request.tenant)
             }
             boundTenant = (tenant.id, tenant.slug)

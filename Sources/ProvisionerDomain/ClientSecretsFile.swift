@@ -151,10 +151,11 @@ public struct ClientSecretsSummary: Sendable, Hashable, Codable {
     public let sha256: String
 
     public init(clientType: ClientType?, clientID: String?, projectID: String?, clientSecretHint: String?, sha256: String) {
+        // Stored in text columns: no U+0000 (StorableText).
         self.clientType = clientType
-        self.clientID = clientID
-        self.projectID = projectID
-        self.clientSecretHint = clientSecretHint
+        self.clientID = StorableText.make(clientID)
+        self.projectID = StorableText.make(projectID)
+        self.clientSecretHint = StorableText.make(clientSecretHint)
         self.sha256 = sha256
     }
 

@@ -24,9 +24,10 @@ public struct Finding: Sendable, Hashable, Codable {
     ) {
         self.code = code
         self.severity = severity ?? code.severity
-        self.field = field
-        self.value = value
-        self.expected = expected
+        // Values come from the uploaded file: made storable (no U+0000) here, once.
+        self.field = StorableText.make(field)
+        self.value = StorableText.make(value)
+        self.expected = StorableText.make(expected)
         self.hint = hint
     }
 

@@ -126,7 +126,7 @@ extension Finding {
         let otherJa = list.other.label.ja
         let otherEn = list.other.label.en
         let headJa = "「\(ownJa)」に、サポート窓口が発行した「\(expected)」が登録されていません。"
-        let headEn = "\(ownEn) does not contain \"\(expected)\" exactly as issued by the support desk. "
+        let headEn = "\(ownEn) do not contain \"\(expected)\" exactly as issued by the support desk. "
         let wrongPlace = hint == .callbackInOrigins || hint == .originInRedirects
         guard let hint, self.value != nil else {
             return LocalizedText(
@@ -181,7 +181,7 @@ extension Finding {
         let value = self.value ?? ""
         return LocalizedText(
             ja: "「\(list.label.ja)」に、サポート窓口が発行していない「\(value)」が登録されています。連携には影響しませんが、不要であれば「APIとサービス > 認証情報」の OAuth クライアントから削除することをおすすめします。",
-            en: "\(list.label.en) contains \"\(value)\", which the support desk did not issue. It does not break the integration, but if it is not needed we recommend removing it from the OAuth client in APIs & Services > Credentials."
+            en: "\(list.label.en) contain \"\(value)\", which the support desk did not issue. It does not break the integration, but if it is not needed we recommend removing it from the OAuth client in APIs & Services > Credentials."
         )
     }
 }

@@ -37,7 +37,8 @@ public struct AuditEntry: Sendable {
     ) {
         self.actor = actor
         self.tenantID = tenantID
-        self.tenantSlug = tenantSlug
+        // The slug of a refused path is whatever the caller sent, U+0000 included.
+        self.tenantSlug = StorableText.make(tenantSlug)
         self.action = action
         self.target = target
         self.result = result

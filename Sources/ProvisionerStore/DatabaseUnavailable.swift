@@ -34,3 +34,12 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
         }
     }
 }
+
+/// The database refused a value (SQLSTATE class 22, data exception: a string it cannot hold,
+/// a number out of range...). Trying the same statement again gives the same answer.
+public enum DataException {
+    public static func matches(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError, error.code == .server else { return false }
+        return error.serverInfo?[.sqlState]?.hasPrefix("22") == true
+    }
+}

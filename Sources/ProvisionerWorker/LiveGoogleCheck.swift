@@ -8,8 +8,8 @@ import ProvisionerDomain
 ///
 /// It redeems a dummy authorization code with the client's id and secret: Google checks the
 /// client before the code, so `400 {"error":"invalid_grant"}` means it knows the client and
-/// accepted the secret; `401 {"error":"invalid_client"}` with "not found" or "deleted" in
-/// `error_description` means the client does not exist, otherwise the secret is wrong.
+/// accepted the secret; a 401 OAuth error (`invalid_client`, `deleted_client`) saying "not
+/// found" or "deleted" means the client does not exist, any other one that the secret is wrong.
 /// Network errors, timeouts, 429 and 5xx are retried with backoff, within `budget`; then the
 /// answer is `.unavailable`. Any other answer (another status or error code) is not something
 /// a retry would change, so it is `.unavailable` at once.
@@ -33,9 +33,11 @@ public struct LiveGoogleCheck: LiveCheck {
         public init(
             tokenURL: String = "https://oauth2.googleapis.com/token",
             requestTimeout: Duration = .seconds(5),
+            // Four tries that each time out (4 x 5 s) and three waits of at most 2 s fit in the
+            // budget, so the default 3 retries always happen, within about 30 s.
             retries: Int = 3,
-            backoff: Backoff = Backoff(base: .seconds(1), cap: .seconds(8)),
-            budget: Duration = .seconds(25),
+            backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(2)),
+            budget: Duration = .seconds(30),
             dummyCode: String = "provisioner-live-check-dummy-code"
         ) {
             self.tokenURL = tokenURL
@@ -118,8 +120,10 @@ public struct LiveGoogleCheck: LiveCheck {
         switch (status, error) {
         case (400, "invalid_grant"?):
             return .outcome(.validPair)
-        case (401, "invalid_client"?):
-            let text = (description ?? "").lowercased()
+        case (401, let error?):
+            // Google says `invalid_client` ("The OAuth client was not found." or "Unauthorized"
+            // for a wrong secret) and, for a client deleted in the console, `deleted_client`.
+            let text = (error + " " + (description ?? "")).lowercased()
             if text.contains("not found") || text.contains("deleted") {
                 return .outcome(.clientNotFound)
             }

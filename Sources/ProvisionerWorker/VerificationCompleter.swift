@@ -81,6 +81,13 @@ struct VerificationCompleter: Sendable {
                                 metadata: ["dropped": "\(outcomes.count - recorded)"])
                 }
                 return
+            } catch where DataException.matches(error) {
+                // One verdict the database cannot take must not hold back the others, nor be
+                // tried again as it is: record them one by one.
+                logger.error("a verdict of the batch cannot be stored; recording the batch one by one",
+                             metadata: ["count": "\(outcomes.count)", "error": "\(DatabaseUnavailable.safeDescription(of: error))"])
+                await completeOneByOne(ordered)
+                return
             } catch {
                 logger.warning(
                     "could not record verdicts",
@@ -92,6 +99,31 @@ struct VerificationCompleter: Sendable {
         }
         logger.error("verdicts not recorded; their leases will expire and the rescuer will requeue them",
                      metadata: ["count": "\(outcomes.count)"])
+    }
+
+    /// Each verdict on its own; one the database refuses is replaced by `verification_failed`,
+    /// so that its upload still ends `rejected` rather than going round the queue for ever.
+    func completeOneByOne(_ verdicts: [(claim: ClaimedVerification, outcome: VerificationOutcome)]) async {
+        for (claim, outcome) in verdicts {
+            for candidate in [outcome, Self.finalFailure(claim)] {
+                do {
+                    let recorded = try await queue.complete([candidate])
+                    observer?([candidate], recorded)
+                    metrics.completed.increment(by: Int64(recorded))
+                    metrics.recordVerdicts([(candidate, claim.pendingSince)])
+                    break
+                } catch where DataException.matches(error) {
+                    logger.error("verdict cannot be stored; rejecting the upload with verification_failed",
+                                 metadata: ["credential_id": "\(claim.credentialID.uuidString.lowercased())",
+                                            "error": "\(DatabaseUnavailable.safeDescription(of: error))"])
+                } catch {
+                    logger.warning("could not record a verdict; its lease will expire and the rescuer will requeue it",
+                                   metadata: ["credential_id": "\(claim.credentialID.uuidString.lowercased())",
+                                              "error": "\(DatabaseUnavailable.safeDescription(of: error))"])
+                    break
+                }
+            }
+        }
     }
 
     func retry(_ retries: [(claim: ClaimedVerification, reason: String)]) async {

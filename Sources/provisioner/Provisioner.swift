@@ -42,9 +42,30 @@ func bootstrapObservability(_ environment: ServiceEnvironment) -> PrometheusColl
     return registry
 }
 
+/// `PROVISIONER_MIGRATIONS_DIR`, else `migrations` in the working directory, else the nearest
+/// `migrations` holding SQL files beside the executable or above it, so that a checkout's
+/// `.build/release/provisioner` finds the checkout's migrations from any directory.
+func migrationsDirectory(_ environment: ServiceEnvironment) -> String {
+    if let configured = environment.migrationsDirectory { return configured }
+    let files = FileManager.default
+    func holdsMigrations(_ path: String) -> Bool {
+        ((try? files.contentsOfDirectory(atPath: path)) ?? []).contains { $0.hasSuffix(".sql") }
+    }
+    if holdsMigrations("migrations") { return "migrations" }
+    if let executable = try? files.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("migrations").path
+            if holdsMigrations(candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+    }
+    return "migrations"
+}
+
 func loadMigrations(_ environment: ServiceEnvironment) throws -> [Migration] {
     do {
-        return try Migration.load(from: environment.migrationsDirectory)
+        return try Migration.load(from: migrationsDirectory(environment))
     } catch {
         FileHandle.standardError.write(Data("provisioner: \(error.description) (set PROVISIONER_MIGRATIONS_DIR)\n".utf8))
         throw ExitCode(2)

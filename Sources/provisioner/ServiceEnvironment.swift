@@ -18,7 +18,8 @@ struct ServiceEnvironment: Sendable {
     /// Retries of the live check after a network error, timeout or 5xx (contract section 7).
     var liveCheckRetries: Int
     var logLevel: String
-    var migrationsDirectory: String
+    /// `PROVISIONER_MIGRATIONS_DIR`; nil means the default search of `loadMigrations`.
+    var migrationsDirectory: String?
 
     enum LiveCheckMode: String, Sendable { case off, token }
 
@@ -30,6 +31,24 @@ struct ServiceEnvironment: Sendable {
     }
 
     enum Need { case database, databaseAndKeys }
+
+    /// An address to listen on: IPv4 in dotted decimal, an IPv6 literal, or a DNS host name
+    /// (which must not end in a number, as `999.1.1.1` would).
+    static func isListenHost(_ host: String) -> Bool {
+        if host.contains(":") {
+            return (2...45).contains(host.count) && host.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        }
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        if let last = labels.last, !last.isEmpty, last.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            return labels.count == 4 && labels.allSatisfy { label in
+                (1...3).contains(label.count) && label.allSatisfy { $0.isASCII && $0.isNumber } && Int(label)! <= 255
+            }
+        }
+        return (1...253).contains(host.count) && labels.allSatisfy { label in
+            (1...63).contains(label.count) && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
 
     /// A tenant slug to try the cloud domain with.
     static let sampleSlug = try! TenantSlug(validating: "acme")
@@ -50,6 +69,9 @@ struct ServiceEnvironment: Sendable {
             throw Invalid(variable: "DATABASE_URL", reason: error.description)
         }
         host = value("PROVISIONER_HOST") ?? "127.0.0.1"
+        guard Self.isListenHost(host) else {
+            throw Invalid(variable: "PROVISIONER_HOST", reason: "must be an IP address (127.0.0.1, 0.0.0.0, ::) or a host name")
+        }
         let rawPort = value("PROVISIONER_PORT") ?? "8080"
         guard let port = Int(rawPort), (1...65535).contains(port) else {
             throw Invalid(variable: "PROVISIONER_PORT", reason: "must be a port number from 1 to 65535")
@@ -93,7 +115,7 @@ struct ServiceEnvironment: Sendable {
         guard Self.logLevels.contains(logLevel) else {
             throw Invalid(variable: "LOG_LEVEL", reason: "must be one of \(Self.logLevels.joined(separator: ", "))")
         }
-        migrationsDirectory = value("PROVISIONER_MIGRATIONS_DIR") ?? "migrations"
+        migrationsDirectory = value("PROVISIONER_MIGRATIONS_DIR")
     }
 }
 

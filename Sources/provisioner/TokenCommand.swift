@@ -29,7 +29,10 @@ struct TokenCommand: AsyncParsableCommand {
             guard let parsedRole = Role(rawValue: role) else {
                 throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard (1...100).contains(name.count) else { throw ValidationError("--name must be 1 to 100 characters") }
+            // The rule of POST /v1/tokens: a name the API would refuse is refused here too.
+            if let violation = NameRule.violation(of: name, maxLength: 100) {
+                throw ValidationError("--name \(violation.requirement)")
+            }
             if parsedRole == .tenantAdmin, tenant == nil { throw ValidationError("--tenant is required for a tenant_admin token") }
             if parsedRole != .tenantAdmin, tenant != nil { throw ValidationError("--tenant goes only with --role tenant_admin") }
 

@@ -197,8 +197,36 @@ import Testing
             let token = try await client.send(.post, "/v1/tokens", token: support.token, body: #"{"role":"tenant_admin","name":"x"}"#)
             expectProblem(token, .badRequest, "invalid_request")
             let detail = token.object?["detail"] as? String ?? ""
-            #expect(detail.contains("'tenant'") && detail.contains("'role'"), "\(detail)")
+            // The form for tenant_admin is the one meant: its missing field is what is said.
+            #expect(detail.contains("'tenant'") && !detail.contains("'role'"), "\(detail)")
             #expect(!detail.contains("oneOf") && !detail.contains("Swift"), "\(detail)")
+            // The form the caller meant (a dashboard token) is the one explained.
+            let date = try await client.send(.post, "/v1/tokens", token: support.token, body: #"{"role":"dashboard","name":"x","expires_at":"next week"}"#)
+            expectProblem(date, .badRequest, "invalid_request")
+            let dateDetail = date.object?["detail"] as? String ?? ""
+            #expect(dateDetail.contains("RFC 3339") && !dateDetail.contains("'role'") && !dateDetail.contains("next week"), "\(dateDetail)")
+        }
+    }
+
+    /// U+0000 is valid in JSON and in a percent-encoded path, but PostgreSQL cannot store it:
+    /// it must never turn into a 500 or an unwritable audit row.
+    @Test func nulAnywhereIsNeverA500() async throws {
+        try await withTestApplication { client, url in
+            let setup = try await CredentialFixture.setUp(client, url)
+            for (token, path) in [(setup.admin.token, "/v1/tenants/acme%00"), (setup.support.token, "/v1/tenants/ac%00me"),
+                                  (setup.admin.token, "/v1/tenants/acme%00/credentials")] {
+                expectProblem(try await client.send(.get, path, token: token, requestID: "req-nul"), .notFound, "tenant_not_found", path)
+            }
+            #expect(try await CredentialFixture.count(url, "SELECT count(*)::int8 FROM audit_events WHERE request_id = 'req-nul'") == 3)
+            expectProblem(
+                try await client.send(.post, "/v1/tokens", token: setup.support.token, body: #"{"role":"tenant_admin","name":"x","tenant":"ac\u0000me"}"#),
+                .notFound, "tenant_not_found"
+            )
+            let file = #"{"web":{"client_id":"12-ab\u0000.apps.googleusercontent.com","project_id":"p\u0000","client_secret":"GOCSPX-abcdefghijklmnopqrstuvwxyz\u0000"}}"#
+            let upload = try await client.send(.post, "/v1/tenants/acme/credentials", token: setup.admin.token, body: file)
+            #expect(upload.status == .accepted, "\(upload.text)")
+            #expect(upload.object?["client_id"] as? String == #"12-ab\u0000.apps.googleusercontent.com"#, "\(upload.text)")
+            #expect(upload.object?["project_id"] as? String == #"p\u0000"#)
         }
     }
 

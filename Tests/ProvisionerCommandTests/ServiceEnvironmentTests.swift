@@ -25,6 +25,9 @@ import Testing
         ("PROVISIONER_ENCRYPTION_KEYS", nil),
         ("PROVISIONER_ENCRYPTION_KEYS", "dev1:c2hvcnQ="),
         ("PROVISIONER_ENCRYPTION_KEYS", "no-colon"),
+        ("PROVISIONER_HOST", "999.1.1.1"),
+        ("PROVISIONER_HOST", "local host"),
+        ("PROVISIONER_HOST", "http://127.0.0.1"),
         ("PROVISIONER_PORT", "http"),
         ("PROVISIONER_PORT", "70000"),
         ("PROVISIONER_LIVE_CHECK", "sometimes"),
@@ -51,6 +54,13 @@ import Testing
             // Named once, at the start.
             #expect(error.description.components(separatedBy: variable).count == 2, "\(error.description)")
         }
+    }
+
+    @Test(arguments: ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "provisioner-serve.internal", "10.0.0.7"])
+    func listenHostsThatWork(host: String) throws {
+        var environment = Self.valid
+        environment["PROVISIONER_HOST"] = host
+        #expect(try ServiceEnvironment(environment, need: .databaseAndKeys).host == host)
     }
 
     @Test func keysAreOptionalForMigrate() throws {

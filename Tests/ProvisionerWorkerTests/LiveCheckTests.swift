@@ -52,6 +52,10 @@ struct LiveCheckTests {
         (401, #"{"error":"invalid_client","error_description":"The OAuth client was deleted."}"#, .clientNotFound),
         (401, #"{"error":"invalid_client","error_description":"Unauthorized"}"#, .clientSecretInvalid),
         (401, #"{"error":"invalid_client"}"#, .clientSecretInvalid),
+        (401, #"{"error":"deleted_client","error_description":"The OAuth client was deleted."}"#, .clientNotFound),
+        (401, #"{"error":"deleted_client"}"#, .clientNotFound),
+        (401, #"{"error":"unauthorized_client","error_description":"Unauthorized"}"#, .clientSecretInvalid),
+        (401, "Unauthorized", .unavailable),
         (400, #"{"error":"invalid_request"}"#, .unavailable),
         (403, "forbidden", .unavailable),
         (200, #"{"access_token":"x"}"#, .unavailable),
@@ -82,6 +86,18 @@ struct LiveCheckTests {
             #expect(outcome == .unavailable)
             #expect(fake.received.count == 4)
         }
+    }
+
+    /// Contract section 7: by default 3 retries within about 30 seconds, even when every try
+    /// times out (the worst case of the default configuration, computed, not waited for).
+    @Test("the default budget holds every default retry")
+    func defaultBudget() {
+        let configuration = LiveGoogleCheck.Configuration()
+        let tries = configuration.retries + 1
+        let worst = configuration.requestTimeout * tries + configuration.backoff.ceiling(attempt: configuration.retries) * configuration.retries
+        #expect(configuration.retries == 3)
+        #expect(worst <= configuration.budget)
+        #expect(configuration.budget <= .seconds(30))
     }
 
     @Test("timeouts are retried, within the budget")

@@ -155,6 +155,45 @@ struct QueueRobustnessTests {
         }
     }
 
+    /// JSON allows "\u0000", PostgreSQL's text and jsonb do not: a file holding it in the
+    /// fields that end up in findings or in the summary must still get its verdict, and must
+    /// not hold back the other verdicts of its batch (another tenant's).
+    @Test("U+0000 in a file: its verdict is stored, the batch's other verdicts too")
+    func nulInAFileDoesNotPoisonTheBatch() async throws {
+        try await WorkerFixture.with { fixture in
+            let evil = try await fixture.tenant("evil")
+            let good = try await fixture.tenant("good")
+            let nul = "\\u0000"
+            let files = [
+                #"{"web":{"client_id":"1-a\#(nul).apps.googleusercontent.com","project_id":"p\#(nul)","auth_uri":"https://accounts.google.com/o/oauth2/auth\#(nul)","token_uri":"https://oauth2.googleapis.com/token\#(nul)","client_secret":"GOCSPX-abc\#(nul)","redirect_uris":["https://evil\#(nul).example.com/cb"],"javascript_origins":["https://\#(nul)"]}}"#,
+                #"{"web":{"client_id":"\#(nul)","redirect_uris":["\#(nul)"]}}"#,
+                #"{"\#(nul)":{}}"#,
+            ]
+            var evilIDs: [UUID] = []
+            for file in files { evilIDs.append(try await fixture.upload(Array(file.utf8), to: evil)) }
+            var goodIDs: [UUID] = []
+            for _ in 0..<10 { goodIDs.append(try await fixture.upload(ClientFiles.clean(for: good.uriSet), to: good)) }
+            let (evilUploads, goodUploads) = (evilIDs, goodIDs)
+            // Everything is queued before the worker starts: one batch holds both tenants.
+            try await fixture.running(fixture.makeWorker()) {
+                for id in goodUploads {
+                    let row = try await fixture.waitForVerdict(id)
+                    #expect(row.state == .verified || row.state == .superseded, "\(row.state) \(row.codes)")
+                    #expect(row.attempts == 1)
+                }
+                for id in evilUploads {
+                    let row = try await fixture.waitForVerdict(id)
+                    #expect(row.state == .rejected)
+                    #expect(!row.codes.contains(.verificationFailed), "\(row.codes)")
+                    #expect(row.attempts == 1)
+                }
+                let first = try await fixture.credential(evilUploads[0])
+                #expect(first.findings.contains { ($0.value ?? "").contains("\\u0000") }, "\(first.findings)")
+            }
+            #expect(try await fixture.tenantRow(good).state == .verified)
+        }
+    }
+
     @Test("two workers on one queue: every upload gets exactly one verdict")
     func twoWorkers() async throws {
         try await WorkerFixture.with { fixture in
