@@ -9,7 +9,7 @@ extension ServiceAPI {
         guard case .json(let settings) = input.body else { throw Problem.unsupportedBody() }
         switch try await credentials.setCalendarSettings(
             tenantID: tenant.id, scope: caller.scope, syncEnabled: settings.syncEnabled,
-            defaultEventColor: settings.defaultEventColor.rawValue, audit: caller.audit(tenantSlug: tenant.slug)
+            defaultEventColor: settings.defaultEventColor.rawValue, audit: caller.audit(tenantSlug: tenant.slug, target: "calendar_settings:\(tenant.slug)")
         ) {
         case .updated:
             return .ok(.init(body: .json(settings)))

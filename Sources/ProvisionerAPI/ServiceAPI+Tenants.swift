@@ -19,7 +19,7 @@ extension ServiceAPI {
         }
         let displayName = try RequestValidation.name(body.displayName, field: "display_name", maxLength: 200)
         do {
-            let tenant = try await tenants.create(slug: slug, displayName: displayName, audit: caller.audit(tenantSlug: slug.rawValue))
+            let tenant = try await tenants.create(slug: slug, displayName: displayName, audit: caller.audit(tenantSlug: slug.rawValue, target: "tenant:\(slug.rawValue)"))
             return .created(.init(headers: .init(location: "/v1/tenants/\(tenant.slug)"), body: .json(.init(tenant))))
         } catch TenantStoreError.slugTaken {
             throw Problem(.conflict, code: "tenant_exists", detail: "A tenant with slug '\(slug.rawValue)' already exists.")
@@ -58,7 +58,7 @@ extension ServiceAPI {
         let slug = input.path.slug
         guard RequestValidation.looksLikeSlug(slug),
               let tenant = try await tenants.update(
-                  slug: slug, displayName: displayName, suspended: body.suspended, audit: caller.audit(tenantSlug: slug)
+                  slug: slug, displayName: displayName, suspended: body.suspended, audit: caller.audit(tenantSlug: slug, target: "tenant:\(slug)")
               )
         else { throw Problem.tenantNotFound(slug) }
         return .ok(.init(body: .json(.init(tenant))))

@@ -89,12 +89,18 @@ public struct PostgresCredentialStore: CredentialStore {
                 """,
                 logger: logger
             )
+            // The tenant's latest upload is the newest by (uploaded_at, id), the order of every list:
+            // concurrent uploads commit in any order, so the pointer only ever moves forward.
+            // (Waiting on the tenant row's lock, PostgreSQL checks the condition again against the
+            // row as the other upload left it.)
             try await connection.query(
                 """
-                UPDATE tenants SET latest_credential_id = \(credential.id), latest_credential_state = 'pending',
-                                   latest_credential_uploaded_at = (SELECT uploaded_at FROM credentials WHERE id = \(credential.id)),
-                                   updated_at = now()
-                WHERE id = \(credential.tenantID)
+                UPDATE tenants t SET latest_credential_id = c.id, latest_credential_state = 'pending',
+                                     latest_credential_uploaded_at = c.uploaded_at, updated_at = now()
+                FROM credentials c
+                WHERE t.id = \(credential.tenantID) AND c.id = \(credential.id)
+                  AND (t.latest_credential_id IS NULL
+                       OR (c.uploaded_at, c.id) > (t.latest_credential_uploaded_at, t.latest_credential_id))
                 """,
                 logger: logger
             )

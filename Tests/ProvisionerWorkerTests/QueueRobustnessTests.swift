@@ -194,6 +194,45 @@ struct QueueRobustnessTests {
         }
     }
 
+    /// Concurrent uploads commit in any order; the tenant's latest upload (and so its state)
+    /// must still be the newest by (uploaded_at, id), the order of every list.
+    @Test("concurrent uploads: the tenant follows its newest upload")
+    func concurrentUploadsKeepTheNewest() async throws {
+        try await WorkerFixture.with { fixture in
+            let good = try await fixture.tenant("good")
+            for round in 0..<4 {
+                let ids = try await withThrowingTaskGroup(of: UUID.self) { group in
+                    // As many as the fixture's pool has connections, so none waits for one past
+                    // the store's deadline when the whole suite runs in parallel.
+                    for _ in 0..<8 {
+                        group.addTask { try await fixture.upload(ClientFiles.clean(for: good.uriSet), to: good) }
+                    }
+                    var made: [UUID] = []
+                    for try await id in group { made.append(id) }
+                    return made
+                }
+                #expect(ids.count == 8)
+                let pointerIsNewest = try await fixture.count("""
+                    SELECT count(*)::int8 FROM tenants t
+                    WHERE t.id = '\(good.id)' AND t.latest_credential_id = (
+                        SELECT id FROM credentials WHERE tenant_id = t.id ORDER BY uploaded_at DESC, id DESC LIMIT 1)
+                    """)
+                #expect(pointerIsNewest == 1, "round \(round)")
+                try await fixture.running(fixture.makeWorker()) {
+                    for id in ids { _ = try await fixture.waitForVerdict(id) }
+                }
+                let tenant = try await fixture.tenantRow(good)
+                #expect(tenant.state == .verified, "round \(round)")
+                let newest = try await fixture.count("""
+                    SELECT count(*)::int8 FROM tenants t
+                    WHERE t.id = '\(good.id)' AND t.active_credential_id = (
+                        SELECT id FROM credentials WHERE tenant_id = t.id ORDER BY uploaded_at DESC, id DESC LIMIT 1)
+                    """)
+                #expect(newest == 1, "round \(round): the active credential is the newest upload")
+            }
+        }
+    }
+
     @Test("two workers on one queue: every upload gets exactly one verdict")
     func twoWorkers() async throws {
         try await WorkerFixture.with { fixture in
