@@ -52,7 +52,7 @@ extension Problem {
                     // the decoder of query strings gives no coding path, so the names come from
                     // the request.
                     if [.get, .head, .delete].contains(serverError.request.method),
-                       let names = queryParameterNames(serverError.request), !names.isEmpty {
+                       case let names = QueryString.names(of: serverError.request), !names.isEmpty {
                         return parameterProblem(names)
                     }
                     return Problem(.badRequest, code: "invalid_request", detail: decodingDetail(serverError.underlyingError))
@@ -116,16 +116,6 @@ extension Problem {
     private static func oneOfAlternatives(_ error: any Error) -> [any Error]? {
         guard String(describing: type(of: error)) == "MultiError" else { return nil }
         return Mirror(reflecting: error).children.first { $0.label == "errors" }?.value as? [any Error]
-    }
-
-    /// The names of the query parameters of a request, decoded.
-    private static func queryParameterNames(_ request: HTTPRequest) -> [String]? {
-        guard let path = request.path, let start = path.firstIndex(of: "?") else { return nil }
-        var seen = Set<String>()
-        return path[path.index(after: start)...].split(separator: "&").compactMap { item in
-            item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first
-                .flatMap { String($0).removingPercentEncoding }
-        }.filter { !$0.isEmpty && seen.insert($0).inserted }
     }
 
     /// A query parameter with a value of the wrong type, or not among the allowed values.
