@@ -2,20 +2,27 @@ import HTTPTypes
 import OpenAPIRuntime
 import ProvisionerDomain
 
-/// The raw bytes of an uploaded client_secrets.json, as the client sent them.
+/// An uploaded client_secrets.json, as the client sent it.
 ///
 /// The generated code would decode an `application/json` upload into a JSON value, losing
 /// the exact bytes (their SHA-256 is part of the contract, a byte order mark is allowed, the
-/// depth limit is ours). This middleware keeps them for the handler.
+/// depth limit is ours). This middleware keeps them for the handler, with the summary it
+/// made while checking them, so the file is parsed once.
 enum UploadedFile {
-    @TaskLocal static var rawJSON: [UInt8]?
+    struct JSONUpload: Sendable {
+        let bytes: [UInt8]
+        let summary: ClientSecretsSummary
+    }
+
+    @TaskLocal static var json: JSONUpload?
 
     static let operationID = "uploadCredential"
 
     /// Refuses what is not a client_secrets.json we could store: not UTF-8 JSON (a leading
     /// byte order mark is fine), or nested deeper than 32 -> 400 `invalid_json` saying where.
+    /// The size was bounded while the body was read (`RequestBodyMiddleware`, and the `file`
+    /// part in `ServiceAPI.fileBytes(from:)`).
     static func validate(_ bytes: [UInt8]) throws -> ClientSecretsSummary {
-        guard bytes.count <= RequestBodyLimit.fileBytes else { throw RequestBodyLimit.tooLarge() }
         do {
             return try ClientSecretsSummary.summarize(bytes)
         } catch {
@@ -40,10 +47,10 @@ struct CredentialIntakeMiddleware: ServerMiddleware {
         switch mediaType {
         case "application/json":
             let bytes = try await RequestBodyLimit.collect(body, request: request)
-            _ = try UploadedFile.validate(bytes)
+            let upload = UploadedFile.JSONUpload(bytes: bytes, summary: try UploadedFile.validate(bytes))
             // The generated code still decodes a JSON body; it gets a stand-in that always
             // decodes, and the handler reads the bytes as sent.
-            return try await UploadedFile.$rawJSON.withValue(bytes) {
+            return try await UploadedFile.$json.withValue(upload) {
                 try await next(request, HTTPBody("{}"), metadata)
             }
         case "multipart/form-data":

@@ -10,14 +10,16 @@ extension ServiceAPI {
         let caller = try Caller.required()
         let tenant = try await tenant(input.path.slug, for: caller)
         let bytes: [UInt8]
+        let summary: ClientSecretsSummary
         switch input.body {
         case .json:
-            guard let raw = UploadedFile.rawJSON else { throw Problem.internalError() }
-            bytes = raw
+            // Read and checked by CredentialIntakeMiddleware.
+            guard let upload = UploadedFile.json else { throw Problem.internalError() }
+            (bytes, summary) = (upload.bytes, upload.summary)
         case .multipartForm(let parts):
             bytes = try await Self.fileBytes(from: parts)
+            summary = try UploadedFile.validate(bytes)
         }
-        let summary = try UploadedFile.validate(bytes)
         let id = UUID()
         let sealed: SealedSecret
         do {
