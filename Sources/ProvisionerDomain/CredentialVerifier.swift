@@ -53,6 +53,9 @@ public struct Verdict: Sendable, Hashable {
 /// - An uploaded URI reported as the near miss of an issued one (`hint`) is not also
 ///   reported as unexpected: one finding already tells the admin to change that value.
 /// - Comparisons are byte for byte ("verbatim"), not by Unicode equivalence.
+/// - Bounded work and output: each URI list is compared up to 100 entries (`too_many_uris`
+///   beyond), and a verdict keeps at most 50 findings (`findings_truncated` beyond), so any
+///   upload of 64 KiB is verified in time linear in its size.
 public struct CredentialVerifier: Sendable {
     /// Google's authorization endpoints (the first is what Google writes today).
     public static let authorizationEndpoints = [
@@ -110,7 +113,23 @@ public struct CredentialVerifier: Sendable {
         case .unavailable?:
             findings.append(Finding(code: .liveCheckUnavailable))
         }
-        return Verdict(findings: findings)
+        return Verdict(findings: Self.bounded(findings))
+    }
+
+    /// Findings a credential keeps; beyond them one `findings_truncated` warning stands in for the rest.
+    public static let maxFindings = 50
+
+    /// At most `maxFindings` findings, then `findings_truncated` (its `value` = how many were
+    /// left out). Errors are kept before warnings, so the verdict is the one the whole list
+    /// gives; the kept findings stay in their order.
+    static func bounded(_ findings: [Finding]) -> [Finding] {
+        guard findings.count > maxFindings else { return findings }
+        let errors = findings.indices.filter { findings[$0].severity == .error }
+        let warnings = findings.indices.filter { findings[$0].severity != .error }
+        let kept = (errors + warnings).prefix(maxFindings).sorted()
+        var bounded = kept.map { findings[$0] }
+        bounded.append(Finding(code: .findingsTruncated, value: String(findings.count - kept.count)))
+        return bounded
     }
 
     /// Reports what is wrong with the top level; returns the `web` section to check, if any.

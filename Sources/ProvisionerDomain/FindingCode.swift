@@ -28,17 +28,23 @@ public enum FindingCode: String, Sendable, Hashable, Codable, CaseIterable {
     /// Not a property of the file: the worker gave up running the verification
     /// after its last attempt, so the upload cannot be trusted and is rejected.
     case verificationFailed = "verification_failed"
+    /// A URI list of more than `URIListCheck.maxComparedEntries` entries: only the first
+    /// ones are compared, so that no upload costs more than a bounded amount of work.
+    case tooManyURIs = "too_many_uris"
+    /// More findings than a credential keeps (`CredentialVerifier.maxFindings`): the rest are
+    /// left out, and this warning says how many.
+    case findingsTruncated = "findings_truncated"
 
     /// The severity the contract gives each code.
     public var severity: Severity {
         switch self {
         case .clientSecretUnusual, .redirectURIUnexpected, .javascriptOriginUnexpected,
-             .clientIDInUse, .liveCheckUnavailable:
+             .clientIDInUse, .liveCheckUnavailable, .findingsTruncated:
             .warning
         case .jsonNotObject, .clientTypeInstalled, .clientTypeUnknown, .fieldMissing,
              .clientIDMalformed, .clientSecretMissing, .authURIUnexpected, .tokenURIUnexpected,
              .redirectURIMissing, .javascriptOriginMissing, .uriSetNotIssued,
-             .liveClientNotFound, .liveClientSecretInvalid, .verificationFailed:
+             .liveClientNotFound, .liveClientSecretInvalid, .verificationFailed, .tooManyURIs:
             .error
         }
     }

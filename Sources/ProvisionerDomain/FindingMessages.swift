@@ -95,6 +95,21 @@ extension Finding {
                 ja: "システムの問題により検証を完了できませんでした。お手数ですが、しばらくしてから再検証してください。解決しない場合はサポート窓口にお問い合わせください。",
                 en: "Verification could not be completed because of a problem on our side. Please request verification again later, and contact the support desk if it keeps failing."
             )
+        case .tooManyURIs:
+            let list: URIList = field == "web.javascript_origins" ? .origins : .redirects
+            let count = self.value ?? "?"
+            return LocalizedText(
+                ja: "「\(list.label.ja)」に \(count) 件の値が登録されています。発行された値のほかに登録が必要なものはないため、先頭の \(expected) 件だけを確認しました。"
+                    + Self.consoleJa + "不要な値を削除し、サポート窓口が発行した値だけを残して" + Self.downloadJa,
+                en: "\(list.label.en) hold \(count) entries; only the first \(expected) were checked, as nothing beyond the issued values is needed. "
+                    + Self.consoleEn + "remove the entries you do not need, keep the values issued by the support desk, " + Self.downloadEn
+            )
+        case .findingsTruncated:
+            let omitted = self.value ?? "?"
+            return LocalizedText(
+                ja: "指摘事項が多いため、ほかに \(omitted) 件の指摘を省略しました（エラーを優先して表示しています）。表示されている指摘を修正して JSON をアップロードし直すと、残りの指摘も確認できます。",
+                en: "There are too many findings to list: \(omitted) more were left out (errors were kept before warnings). Fix the findings shown and upload the JSON again to see the rest."
+            )
         }
     }
 

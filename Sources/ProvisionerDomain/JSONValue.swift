@@ -63,9 +63,10 @@ public enum JSONValue: Sendable, Hashable {
     public var duplicateKeys: [String] {
         guard case .object(let members) = self, members.count > 1 else { return [] }
         var seen: Set<String> = []
+        var reported: Set<String> = []
         var duplicates: [String] = []
         for member in members where !seen.insert(member.key).inserted {
-            if !duplicates.contains(member.key) { duplicates.append(member.key) }
+            if reported.insert(member.key).inserted { duplicates.append(member.key) }
         }
         return duplicates
     }

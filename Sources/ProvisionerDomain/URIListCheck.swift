@@ -3,7 +3,14 @@
 /// Three passes, so that an obvious reading wins over a far-fetched one:
 /// exact matches first, then near misses within the same list, then issued values
 /// that were entered in the other list (exactly or nearly).
+///
+/// Linear in the size of the upload: each list is compared up to `maxComparedEntries` entries
+/// (an upload of 64 KiB holds thousands of short URIs), the issued lists have a handful, and
+/// repeated values are found with a set, not by scanning what came before.
 enum URIListCheck {
+    /// Entries of one list that are compared; a longer list gets `too_many_uris`.
+    static let maxComparedEntries = 100
+
     private struct Missing {
         let issued: String
         var value: String?
@@ -11,8 +18,8 @@ enum URIListCheck {
     }
 
     static func run(section: ClientSecretsFile.Section, issued: IssuedURISet, into findings: inout [Finding]) {
-        let origins = section.javascriptOrigins ?? []
-        let redirects = section.redirectURIs ?? []
+        let origins = compared(section.javascriptOrigins, field: "web.javascript_origins", into: &findings)
+        let redirects = compared(section.redirectURIs, field: "web.redirect_uris", into: &findings)
         var originUsed = [Bool](repeating: false, count: origins.count)
         var redirectUsed = [Bool](repeating: false, count: redirects.count)
 
@@ -32,7 +39,16 @@ enum URIListCheck {
         reportUnexpected(redirects, used: redirectUsed, code: .redirectURIUnexpected, field: "web.redirect_uris", into: &findings)
     }
 
-    private static func exactPass(issued: [String], uploaded: [String], used: inout [Bool]) -> [Missing] {
+    /// The entries of a list that are compared: the first `maxComparedEntries`, with one
+    /// `too_many_uris` finding for a longer list (`value` = its length, `expected` = the cap).
+    private static func compared(_ list: [String]?, field: String, into findings: inout [Finding]) -> ArraySlice<String> {
+        let list = list ?? []
+        guard list.count > maxComparedEntries else { return list[...] }
+        findings.append(Finding(code: .tooManyURIs, field: field, value: String(list.count), expected: String(maxComparedEntries)))
+        return list.prefix(maxComparedEntries)
+    }
+
+    private static func exactPass(issued: [String], uploaded: ArraySlice<String>, used: inout [Bool]) -> [Missing] {
         var missing: [Missing] = []
         for (position, value) in issued.enumerated() {
             // An issued list with a value twice still asks for it once.
@@ -50,7 +66,7 @@ enum URIListCheck {
     /// Pairs still-unexplained issued values with unused uploaded ones.
     /// - Parameter hint: nil within the same list (the kind of difference is the hint);
     ///   the cross-list hint otherwise, as being in the wrong list is the bigger problem.
-    private static func nearMissPass(_ missing: inout [Missing], uploaded: [String], used: inout [Bool], hint: NearMiss?) {
+    private static func nearMissPass(_ missing: inout [Missing], uploaded: ArraySlice<String>, used: inout [Bool], hint: NearMiss?) {
         for slot in missing.indices where missing[slot].value == nil {
             let issued = missing[slot].issued
             var issuedShape: URIShape?
@@ -80,12 +96,13 @@ enum URIListCheck {
         }
     }
 
-    private static func reportUnexpected(_ uploaded: [String], used: [Bool], code: FindingCode, field: String, into findings: inout [Finding]) {
+    private static func reportUnexpected(_ uploaded: ArraySlice<String>, used: [Bool], code: FindingCode, field: String, into findings: inout [Finding]) {
+        // Google refuses duplicates, but an edited file may have them: one finding each.
+        // Bytes, not `String`, in the set: "verbatim" is byte for byte (see `sameBytes`).
+        var reported = Set<[UInt8]>()
         for index in uploaded.indices where !used[index] {
             let value = uploaded[index]
-            // Google refuses duplicates, but an edited file may have them: one finding each.
-            let repeated = uploaded[..<index].indices.contains { !used[$0] && sameBytes(uploaded[$0], value) }
-            if !repeated {
+            if reported.insert(Array(value.utf8)).inserted {
                 findings.append(Finding(code: code, field: field, value: value))
             }
         }

@@ -190,6 +190,33 @@ struct CredentialVerifierTests {
               expected: [Finding(code: .liveClientSecretInvalid, field: "web.client_secret")]),
         .init(name: "live check: unavailable", file: F.cleanFile, context: .init(liveCheck: .unavailable),
               expected: [Finding(code: .liveCheckUnavailable)]),
+
+        // Bounded work: at most 100 entries of a list are compared, at most 50 findings kept.
+        .init(name: "101 redirect URIs: only the first 100 compared", file: F.file(redirects: .strings(
+            [F.callback, F.myAccount] + (1...98).map { "https://acme.crm.example.com/cb\($0)" } + [F.myAccount + "late"])),
+              expected: [Finding(code: .tooManyURIs, field: redirects, value: "101", expected: "100")]
+                + (1...49).map { Finding(code: .redirectURIUnexpected, field: redirects, value: "https://acme.crm.example.com/cb\($0)") }
+                + [Finding(code: .findingsTruncated, value: "49")]),
+        .init(name: "100 origins, the issued one last: no cap", file: F.file(origins: .strings(
+            Array(repeating: "https://a.example.com", count: 99) + [F.origin])),
+              expected: [Finding(code: .javascriptOriginUnexpected, field: origins, value: "https://a.example.com")]),
+        .init(name: "101 origins, the issued one 101st: missing", file: F.file(origins: .strings(
+            Array(repeating: "https://a.example.com", count: 100) + [F.origin])),
+              expected: [
+                Finding(code: .tooManyURIs, field: origins, value: "101", expected: "100"),
+                Finding(code: .javascriptOriginMissing, field: origins, expected: F.origin),
+                Finding(code: .javascriptOriginUnexpected, field: origins, value: "https://a.example.com"),
+              ]),
+        .init(name: "errors are kept before warnings when findings are truncated", file: F.file(
+            redirects: .strings((1...100).map { "https://x\($0).example.com/" }), origins: .strings([F.origin])),
+              context: .init(clientIDActiveElsewhere: true, liveCheck: .clientNotFound),
+              expected: [
+                Finding(code: .redirectURIMissing, field: redirects, expected: F.callback),
+                Finding(code: .redirectURIMissing, field: redirects, expected: F.myAccount),
+              ] + (1...47).map { Finding(code: .redirectURIUnexpected, field: redirects, value: "https://x\($0).example.com/") } + [
+                Finding(code: .liveClientNotFound, field: "web.client_id", value: F.clientID),
+                Finding(code: .findingsTruncated, value: "54"),
+              ]),
     ]
 
     @Test("each problem gives exactly its findings", arguments: cases)
@@ -344,6 +371,44 @@ struct CredentialVerifierTests {
     @Test("every Google token endpoint the contract allows", arguments: CredentialVerifier.tokenEndpoints)
     func tokenEndpoints(_ uri: String) {
         #expect(verifier.verify(fileBytes: F.file(tokenURI: .string(uri)), against: F.issued).findings == [])
+    }
+
+    /// The worst upload within 64 KiB: one list of thousands of short URIs (every one a near
+    /// miss of an issued value or a duplicate), the other of long values. Without the caps
+    /// this gave one finding per URI, and the duplicate check was quadratic.
+    @Test("the worst 64 KiB upload: bounded findings, the verdict of the whole file")
+    func worstUpload() {
+        let nearMisses = [F.callback + "/", "http" + F.callback.dropFirst(5), F.myAccount.uppercased(), " " + F.callback]
+            + (0..<2_800).map { "https://a.b/\($0)" } + (0..<200).map { _ in "https://a.b/1" }
+        let long = Array(repeating: F.origin + "/" + String(repeating: "p", count: 1_500), count: 4)
+        let file = F.file(redirects: .strings(nearMisses), origins: .strings(long))
+        #expect(file.count <= 65_536)
+        let verdict = verifier.verify(fileBytes: file, against: F.issued)
+        #expect(verdict.state == .rejected)
+        #expect(verdict.findings.count == CredentialVerifier.maxFindings + 1)
+        #expect(verdict.findings.filter { $0.code == .tooManyURIs }.map(\.field) == [redirects])
+        #expect(verdict.findings.last?.code == .findingsTruncated)
+        // Each unexpected value is reported once.
+        let unexpected = verdict.findings.filter { $0.code == .redirectURIUnexpected || $0.code == .javascriptOriginUnexpected }.compactMap(\.value)
+        #expect(Set(unexpected).count == unexpected.count)
+    }
+
+    @Test("findings are bounded whatever their number, errors first, order kept", arguments: [0, 1, 49, 50, 51, 120])
+    func boundedFindings(count: Int) {
+        let findings = (0..<count).map { index in
+            index % 3 == 0 ? Finding(code: .fieldMissing, field: "e\(index)") : Finding(code: .redirectURIUnexpected, value: "w\(index)")
+        }
+        let bounded = CredentialVerifier.bounded(findings)
+        guard count > CredentialVerifier.maxFindings else {
+            #expect(bounded == findings)
+            return
+        }
+        #expect(bounded.count == CredentialVerifier.maxFindings + 1)
+        #expect(bounded.last == Finding(code: .findingsTruncated, value: String(count - CredentialVerifier.maxFindings)))
+        let kept = bounded.dropLast()
+        #expect(kept.filter { $0.severity == .error }.count == findings.filter { $0.severity == .error }.count)
+        let positions = kept.map { finding in findings.firstIndex(of: finding)! }
+        #expect(positions == positions.sorted())
     }
 
     @Test("duplicate keys: the first one counts")

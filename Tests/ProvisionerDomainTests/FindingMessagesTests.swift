@@ -15,6 +15,8 @@ struct FindingMessagesTests {
         case .javascriptOriginMissing: Finding(code: code, field: "web.javascript_origins", expected: "https://acme.crm.example.com")
         case .redirectURIUnexpected: Finding(code: code, field: "web.redirect_uris", value: "https://other.example.com/cb")
         case .javascriptOriginUnexpected: Finding(code: code, field: "web.javascript_origins", value: "https://other.example.com")
+        case .tooManyURIs: Finding(code: code, field: "web.redirect_uris", value: "12000", expected: "100")
+        case .findingsTruncated: Finding(code: code, value: "61")
         default: Finding(code: code)
         }
     }
@@ -138,7 +140,9 @@ struct FindingMessagesTests {
 struct FindingTests {
     @Test("severities follow the contract", arguments: FindingCode.allCases)
     func severities(_ code: FindingCode) {
-        let warnings: Set<FindingCode> = [.clientSecretUnusual, .redirectURIUnexpected, .javascriptOriginUnexpected, .clientIDInUse, .liveCheckUnavailable]
+        let warnings: Set<FindingCode> = [
+            .clientSecretUnusual, .redirectURIUnexpected, .javascriptOriginUnexpected, .clientIDInUse, .liveCheckUnavailable, .findingsTruncated,
+        ]
         #expect(code.severity == (warnings.contains(code) ? .warning : .error))
         #expect(Finding(code: code).severity == code.severity)
     }
@@ -150,7 +154,7 @@ struct FindingTests {
             "client_secret_missing", "client_secret_unusual", "auth_uri_unexpected", "token_uri_unexpected",
             "redirect_uri_missing", "redirect_uri_unexpected", "javascript_origin_missing", "javascript_origin_unexpected",
             "uri_set_not_issued", "client_id_in_use", "live_client_not_found", "live_client_secret_invalid",
-            "live_check_unavailable", "verification_failed",
+            "live_check_unavailable", "verification_failed", "too_many_uris", "findings_truncated",
         ])
         #expect(NearMiss.allCases.map(\.rawValue) == [
             "trailing_slash", "scheme_http", "letter_case", "surrounding_spaces", "port", "callback_in_origins", "origin_in_redirects",
