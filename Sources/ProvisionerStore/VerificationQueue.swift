@@ -68,7 +68,7 @@ public struct VerificationQueue: Sendable {
     /// join, a table without statistics yet (a backlog just loaded) was planned as a nested loop
     /// over every current set for each claimed row: 500 x 1,000 rows, 15 ms of a 45 ms claim.
     public func claim(limit: Int, lease: Duration, workerID: String) async throws -> [ClaimedVerification] {
-        let leaseMilliseconds = Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        let leaseMilliseconds = Self.milliseconds(lease)
         let rows = try await client.query(
             """
             WITH picked AS (
@@ -153,6 +153,32 @@ public struct VerificationQueue: Sendable {
         )
         for try await recorded in rows.decode(Int.self) { return recorded }
         return 0
+    }
+
+    /// Extends the leases this worker still holds on `claims` to `lease` from now; returns how
+    /// many it still held. A lease that was rescued meanwhile (its version bumped) or taken by
+    /// another worker is left alone: the fence holds.
+    @discardableResult
+    public func renewLeases(_ claims: [(credentialID: UUID, version: Int)], lease: Duration, workerID: String) async throws -> Int {
+        guard !claims.isEmpty else { return 0 }
+        let rows = try await client.query(
+            """
+            WITH renewed AS (
+                UPDATE credentials c SET lease_expires_at = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
+                FROM unnest(\(claims.map(\.credentialID))::uuid[], \(claims.map(\.version))::integer[]) AS r(id, version)
+                WHERE c.id = r.id AND c.verification_version = r.version AND c.state = 'verifying' AND c.claimed_by = \(workerID)
+                RETURNING 1
+            )
+            SELECT count(*)::integer FROM renewed
+            """,
+            logger: logger
+        )
+        for try await renewed in rows.decode(Int.self) { return renewed }
+        return 0
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// Puts a claimed verification back to wait until `notBefore` after a transient failure.

@@ -15,6 +15,7 @@ struct VerificationProducer: Sendable {
     let configuration: WorkerConfiguration
     let executor: VerificationExecutor
     let completer: VerificationCompleter
+    let renewer: LeaseRenewer
     let metrics: WorkerMetrics
     let logger: Logger
 
@@ -99,18 +100,20 @@ struct VerificationProducer: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let pairs = batch.compactMap { claim in claim.clientID.map { (clientID: $0, tenantID: claim.tenantID) } }
-        let results: [JobResult]
-        do {
-            let inUse = try await queue.clientIDsActiveElsewhere(pairs)
-            let looked = clock.now
-            results = await executor.execute(batch, clientIDsInUse: inUse)
-            logger.trace("batch verified", metadata: [
-                "count": "\(batch.count)", "in_use_query": "\(started.duration(to: looked))", "verify": "\(looked.duration(to: clock.now))",
-            ])
-        } catch {
-            let cancelled = Task.isCancelled
-            results = batch.map { claim in
-                cancelled ? .interrupted(claim) : .failed(claim, reason: "database: \(DatabaseUnavailable.safeDescription(of: error))")
+        let results: [JobResult] = await renewer.renewing(batch) { [queue, executor, logger] in
+            do {
+                let inUse = try await queue.clientIDsActiveElsewhere(pairs)
+                let looked = clock.now
+                let results = await executor.execute(batch, clientIDsInUse: inUse)
+                logger.trace("batch verified", metadata: [
+                    "count": "\(batch.count)", "in_use_query": "\(started.duration(to: looked))", "verify": "\(looked.duration(to: clock.now))",
+                ])
+                return results
+            } catch {
+                let cancelled = Task.isCancelled
+                return batch.map { claim in
+                    cancelled ? .interrupted(claim) : .failed(claim, reason: "database: \(DatabaseUnavailable.safeDescription(of: error))")
+                }
             }
         }
         // An unstructured task does not inherit cancellation.

@@ -42,7 +42,9 @@ public struct VerificationWorker: Service {
         )
         self.configuration = configuration
         self.producer = VerificationProducer(
-            queue: queue, configuration: configuration, executor: executor, completer: completer, metrics: metrics, logger: logger
+            queue: queue, configuration: configuration, executor: executor, completer: completer,
+            renewer: LeaseRenewer(queue: queue, configuration: configuration, metrics: metrics, logger: logger),
+            metrics: metrics, logger: logger
         )
         self.notifier = { [logger] wakeUps in
             QueueNotifier(

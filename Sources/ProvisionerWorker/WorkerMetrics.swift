@@ -16,6 +16,8 @@ struct WorkerMetrics: Sendable {
     let rescued = Counter(label: "provisioner_verifications_rescued_total", dimensions: [("outcome", "requeued")])
     let rescuedExhausted = Counter(label: "provisioner_verifications_rescued_total", dimensions: [("outcome", "exhausted")])
     let jobFailures = Counter(label: "provisioner_verification_job_failures_total")
+    /// Leases extended while their batch was still being verified (`LeaseRenewer`).
+    let leasesRenewed = Counter(label: "provisioner_verification_leases_renewed_total")
     /// From the request (upload, re-verification, new URI set) to the verdict.
     let latency = Metrics.Timer(label: "provisioner_verification_latency_seconds", preferredDisplayUnit: .seconds)
     private let verdictsByState: [CredentialState: Counter]
