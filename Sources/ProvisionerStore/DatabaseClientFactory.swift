@@ -1,4 +1,7 @@
 import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
 import PostgresNIO
 
 /// Builds the `PostgresClient`s of the service.
@@ -20,31 +23,71 @@ public enum DatabaseClientFactory {
         case worker(maximumConnections: Int)
         /// `provisioner migrate` and operator commands that own the schema.
         case owner
+
+        /// What a connection of this purpose sends when it starts, besides the user and database.
+        var startupParameters: [(String, String)] {
+            var parameters = [("application_name", "provisioner")]
+            switch self {
+            case .application:
+                parameters.append(("role", DatabaseClientFactory.applicationRole))
+            case .worker:
+                parameters.append(("role", DatabaseClientFactory.applicationRole))
+                parameters.append(("provisioner.all_tenants", "on"))
+            case .owner:
+                break
+            }
+            return parameters
+        }
     }
 
     public static func makeClient(url: DatabaseURL, purpose: Purpose, logger: Logger) -> PostgresClient {
-        var configuration = PostgresClient.Configuration(
-            host: url.host,
-            port: url.port,
-            username: url.username,
-            password: url.password,
-            database: url.database,
-            tls: url.tls
-        )
+        var configuration = if let socket = url.unixSocketPath {
+            PostgresClient.Configuration(unixSocketPath: socket, username: url.username, password: url.password, database: url.database)
+        } else {
+            PostgresClient.Configuration(
+                host: url.host,
+                port: url.port,
+                username: url.username,
+                password: url.password,
+                database: url.database,
+                tls: url.tls
+            )
+        }
         configuration.options.connectTimeout = .seconds(5)
-        configuration.options.additionalStartupParameters = [("application_name", "provisioner")]
+        configuration.options.additionalStartupParameters = purpose.startupParameters
         switch purpose {
         case .application(let maximumConnections):
             configuration.options.maximumConnections = maximumConnections
             configuration.options.minimumConnections = 0
-            configuration.options.additionalStartupParameters.append(("role", applicationRole))
         case .worker(let maximumConnections):
             configuration.options.maximumConnections = maximumConnections
-            configuration.options.additionalStartupParameters.append(("role", applicationRole))
-            configuration.options.additionalStartupParameters.append(("provisioner.all_tenants", "on"))
         case .owner:
             configuration.options.maximumConnections = 2
         }
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// One connection, started as a connection of `purpose`'s client would be, for the start-up
+    /// role check: where a pool retries quietly, a single connection says why it cannot start
+    /// (a wrong password, a role that does not exist yet). The caller closes it.
+    public static func connect(url: DatabaseURL, purpose: Purpose, logger: Logger) async throws -> PostgresConnection {
+        var configuration: PostgresConnection.Configuration
+        if let socket = url.unixSocketPath {
+            configuration = PostgresConnection.Configuration(unixSocketPath: socket, username: url.username, password: url.password, database: url.database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS = switch url.tlsPolicy {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: url.tlsConfiguration))
+            case .require: .require(try NIOSSLContext(configuration: url.tlsConfiguration))
+            }
+            configuration = PostgresConnection.Configuration(
+                host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls
+            )
+        }
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.additionalStartupParameters = purpose.startupParameters
+        return try await PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 0, logger: logger
+        ).get()
     }
 }
