@@ -44,6 +44,13 @@ public struct PostgresIdempotencyStore: IdempotencyStore {
         self.database = database
     }
 
+    /// The associated data a stored answer is sealed with: `agcrm-idempotent-answer-v1|<record
+    /// uuid>` in lowercase, so an answer copied into another row does not open there. Defined
+    /// here, beside the rows, since both the middleware that seals and `keys rewrap` use it.
+    public static func associatedData(recordID: UUID) -> [UInt8] {
+        Array("agcrm-idempotent-answer-v1|\(recordID.uuidString.lowercased())".utf8)
+    }
+
     public func begin(
         tokenID: UUID, key: String, operation: String, requestHash: [UInt8], tenantID: UUID?, scope: AccessScope
     ) async throws -> IdempotencyBegin {
@@ -101,7 +108,7 @@ public struct PostgresIdempotencyStore: IdempotencyStore {
 
     public func finish(recordID: UUID, scope: AccessScope, status: Int, contentType: String?, location: String?, sealedBody: SealedSecret?) async throws {
         try await database.transaction(scope) { connection in
-            try await connection.query(
+            _ = try await connection.query(
                 """
                 UPDATE idempotency_keys SET state = 'done', status = \(status), content_type = \(contentType), location = \(location),
                        sealed_key_id = \(sealedBody?.keyID), sealed_body = \(sealedBody.map { ByteBuffer(bytes: $0.combined) })
@@ -114,7 +121,7 @@ public struct PostgresIdempotencyStore: IdempotencyStore {
 
     public func abandon(recordID: UUID, scope: AccessScope) async throws {
         try await database.transaction(scope) { connection in
-            try await connection.query("DELETE FROM idempotency_keys WHERE id = \(recordID) AND state = 'running'", logger: database.logger)
+            _ = try await connection.query("DELETE FROM idempotency_keys WHERE id = \(recordID) AND state = 'running'", logger: database.logger)
         }
     }
 

@@ -13,7 +13,7 @@ struct KeysCommand: AsyncParsableCommand {
 
     struct Rewrap: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-encrypt every stored secret under the primary key (the first of PROVISIONER_ENCRYPTION_KEYS).",
+            abstract: "Re-encrypt every stored secret and stored idempotent answer under the primary key (the first of PROVISIONER_ENCRYPTION_KEYS).",
             discussion: """
                 Rotation: put the new key first in PROVISIONER_ENCRYPTION_KEYS, keeping the old one after it; restart the \
                 service; run this command; then remove the old key and restart again. It works in batches and can be \
@@ -32,11 +32,20 @@ struct KeysCommand: AsyncParsableCommand {
             let sealer = SecretSealer(keyring: try environment.requiredKeyring())
             let batchSize = batchSize
             let progress = try await withApplicationDatabase(environment, logger: logger) { database in
-                try await CredentialRewrapper(database: database, sealer: sealer).rewrapAll(batchSize: batchSize) { progress in
-                    FileHandle.standardError.write(Data("rewrapped \(progress.rewrapped) so far\n".utf8))
+                try await SecretRewrapper(database: database, sealer: sealer).rewrapAll(batchSize: batchSize) { progress in
+                    FileHandle.standardError.write(Data(
+                        "rewrapped \(progress.rewrapped) files and \(progress.answersRewrapped) idempotent answers so far\n".utf8
+                    ))
                 }
             }
-            print("rewrapped \(progress.rewrapped) secrets under key \(sealer.keyring.primaryKeyID)")
+            print("rewrapped \(progress.rewrapped) secrets and \(progress.answersRewrapped) idempotent answers under key \(sealer.keyring.primaryKeyID)")
+            if !progress.answersFailed.isEmpty {
+                // Not a failure of the command: the answers expire within 24 hours, and a replay
+                // that cannot be opened is only a replay that fails.
+                FileHandle.standardError.write(Data(
+                    "provisioner: \(progress.answersFailed.count) stored idempotent answers could not be opened with the configured keys; they expire within 24 hours\n".utf8
+                ))
+            }
             if !progress.failed.isEmpty {
                 FileHandle.standardError.write(Data(
                     "provisioner: \(progress.failed.count) secrets could not be opened with the configured keys (first: \(progress.failed[0])); keep the old key until they are rewrapped\n".utf8
