@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import ProvisionerDomain
+import ProvisionerStore
 
 /// The live check against Google's token endpoint (contract section 7).
 ///
@@ -13,6 +14,13 @@ import ProvisionerDomain
 /// Network errors, timeouts, 429 and 5xx are retried with backoff, within `budget`; then the
 /// answer is `.unavailable`. Any other answer (another status or error code) is not something
 /// a retry would change, so it is `.unavailable` at once.
+///
+/// Redirects are never followed: a 307 or 308 would send the form, secret included, to
+/// wherever the `Location` names. A 3xx is `.unavailable` at once, like any other answer a
+/// retry would not change, and logged with its status (the verdict carries the warning
+/// `live_check_unavailable`). For the same reason the token URL must be `https`, but for a
+/// loopback host (tests serve a fake Google on 127.0.0.1): `tokenURLProblem` is checked at
+/// start-up, and again before each request.
 ///
 /// Neither the secret nor the request body is ever logged; logs carry the status and
 /// Google's `error` code only.
@@ -53,11 +61,37 @@ public struct LiveGoogleCheck: LiveCheck {
     let httpClient: HTTPClient
     let logger: Logger
 
-    /// `httpClient` defaults to the process-wide shared client, which needs no shutdown.
-    public init(configuration: Configuration, httpClient: HTTPClient = .shared, logger: Logger) {
+    /// `httpClient` defaults to `noRedirects`, a process-wide client that never follows a
+    /// redirect (and needs no shutdown); one given instead must not follow redirects either.
+    public init(configuration: Configuration, httpClient: HTTPClient = LiveGoogleCheck.noRedirects, logger: Logger) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
+    }
+
+    /// A client for the life of the process, on the shared event loops, that hands back a
+    /// 3xx as it is instead of following it.
+    public static let noRedirects = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow)
+    )
+
+    /// Why `url` is not a token endpoint the service may send secrets to, or nil when it is:
+    /// an absolute `https` URL, or `http` to a loopback host only.
+    public static func tokenURLProblem(_ url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty
+        else { return "must be an absolute http(s) URL" }
+        switch scheme {
+        case "https":
+            return nil
+        case "http":
+            return LoopbackHost.contains(host)
+                ? nil
+                : "must be https: http is allowed only for a loopback host (127.0.0.1, ::1, localhost), since the request carries the client secret"
+        default:
+            return "must be an http(s) URL"
+        }
     }
 
     /// What one answer of the token endpoint means.
@@ -68,6 +102,10 @@ public struct LiveGoogleCheck: LiveCheck {
     }
 
     public func check(_ credential: RuntimeCredential, redirectURI: String) async throws -> LiveCheckOutcome {
+        if let problem = Self.tokenURLProblem(configuration.tokenURL) {
+            // Checked at start-up already; never send a secret in clear because a caller forgot.
+            throw LiveCheckError("the token URL \(problem)")
+        }
         let clock = ContinuousClock()
         let start = clock.now
         var request = HTTPClientRequest(url: configuration.tokenURL)
@@ -94,6 +132,11 @@ public struct LiveGoogleCheck: LiveCheck {
                 answer = Self.interpret(status: Int(response.status.code), body: body)
                 if case .retry = answer {
                     logger.warning("live check: Google answered \(response.status.code)", metadata: ["attempt": "\(attempt)"])
+                } else if (300...399).contains(response.status.code) {
+                    logger.warning(
+                        "live check: the token endpoint answered \(response.status.code), a redirect, which is not followed (it would send the secret elsewhere); check PROVISIONER_GOOGLE_TOKEN_URL",
+                        metadata: ["attempt": "\(attempt)"]
+                    )
                 }
             } catch {
                 if Task.isCancelled { throw CancellationError() }
@@ -116,6 +159,9 @@ public struct LiveGoogleCheck: LiveCheck {
     /// Maps a status and body to a meaning (contract section 7).
     static func interpret(status: Int, body: ByteBuffer) -> Answer {
         if status == 429 || (500...599).contains(status) { return .retry }
+        // A redirect is not Google's answer about the client, and a retry would be redirected
+        // again: no answer, at once.
+        if (300...399).contains(status) { return .outcome(.unavailable) }
         let (error, description) = errorFields(body)
         switch (status, error) {
         case (400, "invalid_grant"?):

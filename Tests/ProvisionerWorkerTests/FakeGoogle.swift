@@ -7,7 +7,8 @@ import Synchronization
 
 /// A fake of Google's token endpoint, served by Hummingbird on 127.0.0.1 (a free port) for the
 /// duration of a test. `respond` decides each answer from the form fields; every request is
-/// recorded.
+/// recorded. A 3xx answer carries `Location: /elsewhere` on the same server, where whatever a
+/// client that follows redirects would post is recorded too (`redirected`).
 final class FakeGoogle: Sendable {
     struct Request: Sendable {
         let contentType: String?
@@ -18,6 +19,8 @@ final class FakeGoogle: Sendable {
 
     private let requests = Mutex<[Request]>([])
     var received: [Request] { requests.withLock { $0 } }
+    private let redirectedRequests = Mutex<[Request]>([])
+    var redirected: [Request] { redirectedRequests.withLock { $0 } }
 
     /// Google's answers for a registered client `clientID` whose secret is `secret`.
     static func google(clientID: String, secret: String, deletedClientID: String? = nil) -> Responder {
@@ -51,11 +54,24 @@ final class FakeGoogle: Sendable {
                 return requests.count
             }
             let (status, json) = await respond(form, number)
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if (300...399).contains(status) { headers[.location] = "/elsewhere" }
             return Response(
                 status: HTTPResponse.Status(code: status),
-                headers: [.contentType: "application/json"],
+                headers: headers,
                 body: ResponseBody(byteBuffer: ByteBuffer(string: json))
             )
+        }
+        router.on("/elsewhere", method: .post) { request, _ -> Response in
+            let buffer = try await request.body.collect(upTo: 64 * 1024)
+            fake.redirectedRequests.withLock {
+                $0.append(Request(contentType: request.headers[.contentType], form: Self.parseForm(String(buffer: buffer))))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
+        }
+        router.get("/elsewhere") { _, _ -> Response in
+            fake.redirectedRequests.withLock { $0.append(Request(contentType: nil, form: [:])) }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
         }
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(

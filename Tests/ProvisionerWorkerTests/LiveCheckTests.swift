@@ -118,6 +118,48 @@ struct LiveCheckTests {
         }
     }
 
+    /// A 307 or 308 would have the client post the form, secret included, wherever the
+    /// Location says; 301-303 would turn it into a GET. None is followed, and none retried.
+    @Test("a redirect is not followed: one POST, to the token URL, and the answer is unavailable", arguments: [301, 302, 303, 307, 308])
+    func redirectsAreNotFollowed(status: Int) async throws {
+        try await FakeGoogle.with({ _, _ in (status, #"{"error":"moved"}"#) }) { url, fake in
+            let outcome = try await Self.check(url).check(Self.credential, redirectURI: "https://x.example.com/cb")
+            #expect(outcome == .unavailable)
+            #expect(fake.received.count == 1)
+            #expect(fake.redirected.isEmpty, "the client followed the \(status) to \(fake.redirected.count) more request(s)")
+        }
+    }
+
+    @Test("the token URL is https, or http on a loopback host only", arguments: [
+        ("https://oauth2.googleapis.com/token", true),
+        ("https://127.0.0.1:8443/token", true),
+        ("http://127.0.0.1:8080/token", true),
+        ("http://127.1.2.3/token", true),
+        ("http://localhost:9999/token", true),
+        ("http://[::1]:9999/token", true),
+        ("HTTP://127.0.0.1/token", true),
+        ("http://oauth2.googleapis.com/token", false),
+        ("http://10.0.0.7/token", false),
+        ("http://127.0.0.1.nip.io/token", false),
+        ("http://localhost.example.com/token", false),
+        ("ftp://127.0.0.1/token", false),
+        ("https:///token", false),
+        ("oauth2.googleapis.com/token", false),
+        ("not a url", false),
+    ])
+    func tokenURLs(url: String, allowed: Bool) {
+        #expect((LiveGoogleCheck.tokenURLProblem(url) == nil) == allowed, "\(url): \(LiveGoogleCheck.tokenURLProblem(url) ?? "allowed")")
+    }
+
+    /// The start-up refuses such a URL; the check refuses it again rather than send a secret
+    /// in clear if a caller built one anyway.
+    @Test("a plain-http token URL to another host is never asked")
+    func plainHTTPElsewhereIsRefused() async throws {
+        await #expect(throws: LiveCheckError.self) {
+            _ = try await Self.check("http://oauth2.googleapis.com/token").check(Self.credential, redirectURI: "https://x.example.com/cb")
+        }
+    }
+
     @Test("nothing listening: unavailable after the retries")
     func connectionRefused() async throws {
         let outcome = try await Self.check("http://127.0.0.1:1/token").check(Self.credential, redirectURI: "https://x.example.com/cb")
