@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster for development and tests, under the checkout.
 #
-#   scripts/dev-postgres.sh ensure  DIR PORT [DBNAME] [--no-fsync]
+#   scripts/dev-postgres.sh ensure  DIR PORT [DBNAME] [--no-fsync] [--free-port]
 #       Install PostgreSQL from Debian if missing, create the cluster in DIR if
 #       missing, start it on 127.0.0.1:PORT if not running (reuse it if it is),
 #       create DBNAME if given and missing. Prints the DATABASE_URL of DBNAME
 #       (default: postgres) as the only line on stdout; progress goes to stderr.
 #       --no-fsync: fsync/full_page_writes/synchronous_commit off (test
 #       clusters only: a crash of the machine may lose or corrupt the data).
+#       --free-port: PORT is only preferred. A running cluster keeps the port it
+#       has; otherwise, when something else (another checkout's cluster, say)
+#       listens on PORT, the next free port is taken.
 #   scripts/dev-postgres.sh url     DIR PORT DBNAME   print the URL (no side effects)
 #   scripts/dev-postgres.sh stop    DIR               stop the cluster if running
 #   scripts/dev-postgres.sh status  DIR               say whether it runs (exit 0 if so)
@@ -50,7 +53,7 @@ PG_SUPERUSER=provisioner_owner
 
 usage() {
 	cat >&2 <<'EOF'
-usage: dev-postgres.sh ensure  DIR PORT [DBNAME] [--no-fsync]
+usage: dev-postgres.sh ensure  DIR PORT [DBNAME] [--no-fsync] [--free-port]
        dev-postgres.sh url     DIR PORT DBNAME
        dev-postgres.sh stop    DIR
        dev-postgres.sh status  DIR
@@ -266,10 +269,11 @@ url_for() { # PORT DBNAME
 
 cmd_ensure() {
 	[ "$#" -ge 2 ] || usage
-	local dir="" port="" db="" nofsync=0 a pos=()
+	local dir="" port="" db="" nofsync=0 freeport=0 a pos=()
 	for a in "$@"; do
 		case "$a" in
 		--no-fsync) nofsync=1 ;;
+		--free-port) freeport=1 ;;
 		-*) die "unknown option $a" ;;
 		*) pos+=("$a") ;;
 		esac
@@ -301,6 +305,15 @@ cmd_ensure() {
 		init_cluster "$bindir"
 	fi
 
+	if [ "$freeport" = 1 ]; then
+		local configured
+		configured="$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$DATA/provisioner.conf" 2>/dev/null || true)"
+		if [ -n "$configured" ] && is_running "$bindir"; then
+			port="$configured"
+		else
+			port="$(free_port "$port")"
+		fi
+	fi
 	if write_settings "$port" "$nofsync"; then
 		if is_running "$bindir"; then
 			log "settings changed; restarting"

@@ -38,8 +38,11 @@ fault_setup() {
 	if ! bash "$REPO_ROOT/scripts/dev-postgres.sh" status "$FAULT_PG_DIR" >/dev/null 2>&1; then
 		fault_cluster_started=1
 	fi
-	fault_server_url="$(bash "$REPO_ROOT/scripts/dev-postgres.sh" ensure "$FAULT_PG_DIR" "$FAULT_PG_PORT" postgres --no-fsync)" ||
-		die "could not start the fault cluster $FAULT_PG_DIR on port $FAULT_PG_PORT"
+	fault_server_url="$(bash "$REPO_ROOT/scripts/dev-postgres.sh" ensure "$FAULT_PG_DIR" "$FAULT_PG_PORT" postgres --no-fsync --free-port)" ||
+		die "could not start the fault cluster $FAULT_PG_DIR near port $FAULT_PG_PORT"
+	# The port it got (another checkout may hold the usual one): restarts reuse it.
+	FAULT_PG_PORT="${fault_server_url##*:}"
+	FAULT_PG_PORT="${FAULT_PG_PORT%%/*}"
 	fault_db="fault_${name//-/_}_$$"
 	psql "$fault_server_url" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $fault_db" >/dev/null ||
 		die "could not create database $fault_db"

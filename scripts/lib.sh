@@ -22,6 +22,20 @@ die() {
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
+# port_in_use PORT: does something accept connections on 127.0.0.1:PORT?
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port PORT: PORT if nothing listens there, else the next free one (up to PORT+200).
+# Another checkout's test cluster or server on the usual port must not stop this one.
+free_port() {
+	local port="$1"
+	while port_in_use "$port"; do
+		port=$((port + 1))
+		[ "$port" -le $(($1 + 200)) ] || die "no free port in $1-$(($1 + 200)) on 127.0.0.1"
+	done
+	printf '%s\n' "$port"
+}
+
 # Is the Debian package's functionality present? Probes the files that the
 # scripts use rather than package names (psql may come from
 # postgresql-client-15 without the `postgresql-client` metapackage; python3

@@ -35,7 +35,8 @@ SCHEMATHESIS_VERSION=4.32.5
 VENV=.local/venv
 ST_DIR=.local/schemathesis
 ST_DB=provisioner_st
-ST_PORT="${ST_PORT:-18080}"
+# 18080, or the next free port when another checkout's server holds it; a port given is used as is.
+ST_PORT="${ST_PORT:-$(free_port 18080)}"
 ST_MAX_EXAMPLES="${ST_MAX_EXAMPLES:-50}"
 ST_READY_TIMEOUT="${ST_READY_TIMEOUT:-120}"
 ST_ROLES="${ST_ROLES:-support dashboard runtime}"
@@ -61,7 +62,7 @@ fi
 
 # 2. a fresh database
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
-	TEST_DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure .local/pg-test "${TEST_PG_PORT:-54330}" postgres --no-fsync)"
+	TEST_DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure .local/pg-test "${TEST_PG_PORT:-54330}" postgres --no-fsync --free-port)"
 fi
 # Same server and credentials, database $ST_DB (keeps a ?query such as sslmode).
 url_path="${TEST_DATABASE_URL%%\?*}"

@@ -3,7 +3,7 @@
 #
 #  1. Swift toolchain + missing Debian packages (lib.sh).
 #  2. TEST_DATABASE_URL, unless set: a private cluster in .local/pg-test on
-#     127.0.0.1:54330 (fsync off), URL of database `postgres` as the superuser
+#     127.0.0.1:54330, or the next free port when another checkout holds it (fsync off), URL of database `postgres` as the superuser
 #     provisioner_owner. Tests create their own isolated databases from it.
 #     It is never the `make run` cluster (.local/pg-dev, port 54329), and
 #     DATABASE_URL is unset so that no test can reach the dev data by accident.
@@ -27,7 +27,8 @@ unset DATABASE_URL
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
 	log "using TEST_DATABASE_URL from the environment"
 else
-	TEST_DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure "$TEST_PG_DIR" "$TEST_PG_PORT" postgres --no-fsync)"
+	# 54330 unless it is taken by something else (another checkout's cluster): then the next free port.
+	TEST_DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure "$TEST_PG_DIR" "$TEST_PG_PORT" postgres --no-fsync --free-port)"
 	if [ "${CI:-}" = true ]; then
 		# CI works in a fresh clone each time: nothing to keep. `destroy` also
 		# removes a cluster kept in /var/tmp (clone under /root), so those do
