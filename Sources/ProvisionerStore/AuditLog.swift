@@ -56,12 +56,35 @@ public struct AuditEvent: Sendable, Equatable {
     public let target: String?
     public let result: String
     public let requestID: String?
+    /// How many attempts the row stands for: 1, except for `auth.failed` rows, which count the
+    /// failed sign-ins of one client address in one minute (migration 0013).
+    public let count: Int
+
+    public init(
+        id: Int64, at: Date, actor: Actor, tenantSlug: String?, action: String, target: String?, result: String,
+        requestID: String?, count: Int = 1
+    ) {
+        self.id = id
+        self.at = at
+        self.actor = actor
+        self.tenantSlug = tenantSlug
+        self.action = action
+        self.target = target
+        self.result = result
+        self.requestID = requestID
+        self.count = count
+    }
 }
 
 /// The append-only audit log.
 public protocol AuditStore: Sendable {
     /// Records a denied attempt on its own (there is no change to join).
     func recordDenial(_ entry: AuditEntry) async throws
+    /// Counts `attempts` failed sign-ins (no token, or an unknown one) from `sourceAddress` in
+    /// the minute of `attemptedAt`: the first of a minute appends the `auth.failed` row, with
+    /// `requestID`; later ones add to its `count`. Returns the minute's count so far.
+    @discardableResult
+    func recordFailedSignIns(sourceAddress: String?, requestID: String?, attempts: Int, attemptedAt: Date) async throws -> Int
     /// Newest first, keyset-paginated by id.
     func list(tenantSlug: String?, action: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEvent]
 }
@@ -76,6 +99,21 @@ public struct PostgresAuditStore: AuditStore {
     public func recordDenial(_ entry: AuditEntry) async throws {
         try await database.transaction(.allTenants) { connection in
             try await Self.append(entry, on: connection, logger: database.logger)
+        }
+    }
+
+    /// One statement, outside an explicit transaction: `record_auth_failure` (migration 0013)
+    /// is the only way a row's `count` grows, and `provisioner_app` may call nothing else that
+    /// changes an audit row.
+    @discardableResult
+    public func recordFailedSignIns(sourceAddress: String?, requestID: String?, attempts: Int, attemptedAt: Date) async throws -> Int {
+        try await database.withConnection { [database] connection in
+            let rows = try await connection.query(
+                "SELECT record_auth_failure(\(sourceAddress), \(requestID), \(Int32(clamping: attempts)), \(attemptedAt))",
+                logger: database.logger
+            )
+            for try await total in rows.decode(Int32.self) { return Int(total) }
+            return 0
         }
     }
 
@@ -101,12 +139,12 @@ public struct PostgresAuditStore: AuditStore {
             let rows = try await connection.query(query, logger: database.logger)
             var events: [AuditEvent] = []
             events.reserveCapacity(limit)
-            for try await (id, at, tokenID, role, name, slug, action, target, result, requestID) in rows.decode(
-                (Int64, Date, UUID?, String?, String?, String?, String, String?, String, String?).self
+            for try await (id, at, tokenID, role, name, slug, action, target, result, requestID, count) in rows.decode(
+                (Int64, Date, UUID?, String?, String?, String?, String, String?, String, String?, Int32).self
             ) {
                 events.append(AuditEvent(
                     id: id, at: at, actor: Actor(tokenID: tokenID, role: role.flatMap(Role.init(rawValue:)), name: name),
-                    tenantSlug: slug, action: action, target: target, result: result, requestID: requestID
+                    tenantSlug: slug, action: action, target: target, result: result, requestID: requestID, count: Int(count)
                 ))
             }
             return events
@@ -119,7 +157,7 @@ public struct PostgresAuditStore: AuditStore {
     /// audit_events_tenant_action, or the primary key newest first), planned with its values.
     public static func listQuery(tenantSlug: String?, action: String?, limit: Int, beforeID: Int64?) -> PostgresQuery {
         """
-        SELECT id, at, token_id, actor_role, actor_name, tenant_slug, action, target, result, request_id
+        SELECT id, at, token_id, actor_role, actor_name, tenant_slug, action, target, result, request_id, count
         FROM audit_events_page(\(tenantSlug), \(action), \(beforeID), \(limit))
         """
     }

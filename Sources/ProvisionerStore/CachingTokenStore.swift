@@ -2,7 +2,7 @@ import Foundation
 
 /// Authentication from memory on the hot path: a token found by its hash is kept for up to
 /// `timeToLive` (which also bounds how stale `last_used_at` gets, touched at most once a minute
-/// anyway). Revoking through this store drops the token here once committed; a revocation by
+/// anyway). Revoking through this store drops the token (and a cascade's offspring) here once committed; a revocation by
 /// another process arrives by NOTIFY (`CacheInvalidationListener`). Unknown hashes are never
 /// cached, and expiry is judged by the caller at each request from the cached record.
 public struct CachingTokenStore: TokenStore, InvalidatableCache {
@@ -26,9 +26,17 @@ public struct CachingTokenStore: TokenStore, InvalidatableCache {
         try await base.list(limit: limit, after: after)
     }
 
-    public func revoke(id: UUID, audit: AuditEntry) async throws -> TokenRecord? {
+    /// Drops every token the revocation reached once it has committed: the one asked for
+    /// (even when the call fails, as before: the commit may have happened) and, after a cascade,
+    /// each of its offspring. Other processes hear of each by its own NOTIFY.
+    public func revoke(id: UUID, cascade: Bool, audit: AuditEntry) async throws -> TokenRevocation? {
         defer { invalidate(.token(id)) }
-        return try await base.revoke(id: id, audit: audit)
+        let revocation = try await base.revoke(id: id, cascade: cascade, audit: audit)
+        if let revocation, !revocation.offspring.isEmpty {
+            let reached = Set(revocation.offspring)
+            cache.invalidate { _, token in reached.contains(token.id) }
+        }
+        return revocation
     }
 
     public func invalidate(_ invalidation: CacheInvalidation) {

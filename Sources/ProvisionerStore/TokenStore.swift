@@ -14,6 +14,8 @@ public struct TokenRecord: Sendable, Equatable {
     public let expiresAt: Date?
     public let revokedAt: Date?
     public let lastUsedAt: Date?
+    /// The token that created this one through the API; nil for a token of the CLI.
+    public let createdBy: UUID?
     public let pageKey: PageKey
 
     public var actor: Actor { Actor(tokenID: id, role: role, name: name) }
@@ -38,6 +40,19 @@ public struct NewToken: Sendable {
     }
 }
 
+/// What a revocation did: the token asked for, and the tokens revoked with it by a cascade.
+public struct TokenRevocation: Sendable, Equatable {
+    public let record: TokenRecord
+    /// Every token the revoked one created, transitively, that was still unrevoked and is
+    /// revoked now (empty without a cascade).
+    public let offspring: [UUID]
+
+    public init(record: TokenRecord, offspring: [UUID]) {
+        self.record = record
+        self.offspring = offspring
+    }
+}
+
 public protocol TokenStore: Sendable {
     /// Stores a new token's hash; returns the record and the token, which is shown once.
     func create(_ token: NewToken, createdBy: UUID?, audit: AuditEntry) async throws -> (record: TokenRecord, token: String)
@@ -45,8 +60,17 @@ public protocol TokenStore: Sendable {
     func authenticate(hash: [UInt8]) async throws -> TokenRecord?
     /// Newest first; `after` is the key of the last row of the previous page.
     func list(limit: Int, after: PageKey?) async throws -> [TokenRecord]
-    /// Revokes at once; nil when there is no such token.
-    func revoke(id: UUID, audit: AuditEntry) async throws -> TokenRecord?
+    /// Revokes at once; nil when there is no such token. With `cascade`, also every token it
+    /// created, transitively, in the same transaction, with an audit row for each (`audit`
+    /// with the target changed).
+    func revoke(id: UUID, cascade: Bool, audit: AuditEntry) async throws -> TokenRevocation?
+}
+
+extension TokenStore {
+    /// Revokes this one token only.
+    public func revoke(id: UUID, audit: AuditEntry) async throws -> TokenRecord? {
+        try await revoke(id: id, cascade: false, audit: audit)?.record
+    }
 }
 
 public struct PostgresTokenStore: TokenStore {
@@ -56,7 +80,7 @@ public struct PostgresTokenStore: TokenStore {
         self.database = database
     }
 
-    static let columns = "id, role, name, tenant_id, tenant_slug, created_at, expires_at, revoked_at, last_used_at, \(PageKey.microsColumn)"
+    static let columns = "id, role, name, tenant_id, tenant_slug, created_at, expires_at, revoked_at, last_used_at, \(PageKey.microsColumn), created_by"
 
     public func create(_ token: NewToken, createdBy: UUID?, audit: AuditEntry) async throws -> (record: TokenRecord, token: String) {
         let plaintext = BearerToken.generate()
@@ -81,9 +105,9 @@ public struct PostgresTokenStore: TokenStore {
 
     public func authenticate(hash: [UInt8]) async throws -> TokenRecord? {
         try await database.withConnection { [database] connection in
-            // One round trip, outside any tenant scope (migration 0007).
+            // One round trip, outside any tenant scope (migrations 0007 and 0013).
             let rows = try await connection.query(
-                "SELECT * FROM authenticate_token(\(ByteBuffer(bytes: hash)))",
+                "SELECT * FROM authenticate_bearer(\(ByteBuffer(bytes: hash)))",
                 logger: database.logger
             )
             return try await Self.decode(rows).first
@@ -106,7 +130,7 @@ public struct PostgresTokenStore: TokenStore {
         }
     }
 
-    public func revoke(id: UUID, audit: AuditEntry) async throws -> TokenRecord? {
+    public func revoke(id: UUID, cascade: Bool, audit: AuditEntry) async throws -> TokenRevocation? {
         try await database.transaction(.allTenants) { connection in
             let rows = try await connection.query(
                 """
@@ -117,20 +141,47 @@ public struct PostgresTokenStore: TokenStore {
             )
             guard let record = try await Self.decode(rows).first else { return nil }
             try await PostgresAuditStore.append(audit, on: connection, logger: database.logger)
-            return record
+            guard cascade else { return TokenRevocation(record: record, offspring: []) }
+            // Every descendant by created_by, however deep (UNION, not UNION ALL: a cycle,
+            // which only a hand-edited row could make, ends the walk instead of looping). Tokens
+            // revoked earlier are walked through but keep their revoked_at and get no new row.
+            // Each revocation fires the NOTIFY of migration 0010 at commit, so every replica's
+            // cache drops them as it drops a single one.
+            let offspringRows = try await connection.query(
+                """
+                WITH RECURSIVE offspring(id) AS (
+                    SELECT t.id FROM tokens t WHERE t.created_by = \(id)
+                    UNION
+                    SELECT t.id FROM tokens t JOIN offspring o ON t.created_by = o.id
+                )
+                UPDATE tokens SET revoked_at = now()
+                WHERE id IN (SELECT offspring.id FROM offspring) AND id <> \(id) AND revoked_at IS NULL
+                RETURNING id
+                """,
+                logger: database.logger
+            )
+            var offspring: [UUID] = []
+            for try await childID in offspringRows.decode(UUID.self) { offspring.append(childID) }
+            offspring.sort { $0.uuidString < $1.uuidString }
+            for childID in offspring {
+                var entry = audit
+                entry.target = "token:\(childID.uuidString.lowercased())"
+                try await PostgresAuditStore.append(entry, on: connection, logger: database.logger)
+            }
+            return TokenRevocation(record: record, offspring: offspring)
         }
     }
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [TokenRecord] {
         var records: [TokenRecord] = []
-        for try await (id, role, name, tenantID, tenantSlug, createdAt, expiresAt, revokedAt, lastUsedAt, micros) in rows.decode(
-            (UUID, String, String, UUID?, String?, Date, Date?, Date?, Date?, Int64).self
+        for try await (id, role, name, tenantID, tenantSlug, createdAt, expiresAt, revokedAt, lastUsedAt, micros, createdBy) in rows.decode(
+            (UUID, String, String, UUID?, String?, Date, Date?, Date?, Date?, Int64, UUID?).self
         ) {
             guard let role = Role(rawValue: role) else { continue }
             records.append(TokenRecord(
                 id: id, role: role, name: name, tenantID: tenantID, tenantSlug: tenantSlug,
                 createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt, lastUsedAt: lastUsedAt,
-                pageKey: PageKey(micros: micros, id: id)
+                createdBy: createdBy, pageKey: PageKey(micros: micros, id: id)
             ))
         }
         return records

@@ -196,8 +196,12 @@ import Testing
     @Test func theApplicationCannotChangeOrDeleteAuditRows() async throws {
         try await Self.withStores { stores in
             _ = try await stores.tenants.create(slug: TenantSlug(validating: "acme"), displayName: "Acme", audit: Self.entry("tenant.create"))
+            // An aggregated failed sign-in row too: only record_auth_failure may add to its count.
+            try await stores.audit.recordFailedSignIns(sourceAddress: "192.0.2.7", requestID: "req-f", attempts: 1, attemptedAt: Date())
             let statements = [
                 "UPDATE audit_events SET result = 'success'",
+                "UPDATE audit_events SET count = 1000 WHERE action = 'auth.failed'",
+                "INSERT INTO audit_events (action, result, source_address, count, attempts_minute) VALUES ('auth.failed', 'x', '192.0.2.7', 1, date_trunc('minute', now())) ON CONFLICT (coalesce(source_address, ''), attempts_minute) WHERE action = 'auth.failed' DO UPDATE SET count = 1000",
                 "UPDATE audit_events SET actor_name = 'nobody' WHERE id = (SELECT min(id) FROM audit_events)",
                 "DELETE FROM audit_events",
                 "TRUNCATE audit_events",
@@ -220,9 +224,11 @@ import Testing
                     #expect(error.sqlState == "42501", "\(statement): \(String(reflecting: error))")
                 }
             }
-            #expect(try await stores.auditCount() == 1)
-            #expect(try await stores.latest()?.result == "success")
-            #expect(try await stores.latest()?.actor.name == "desk-sato")
+            #expect(try await stores.auditCount() == 2)
+            let events = try await stores.audit.list(tenantSlug: nil, action: nil, limit: 10, beforeID: nil)
+            #expect(events.map(\.result) == ["unauthenticated", "success"])
+            #expect(events.map(\.count) == [1, 1])
+            #expect(events.last?.actor.name == "desk-sato")
         }
     }
 
@@ -259,6 +265,95 @@ import Testing
                 // bytea would show as \x...: no hash-sized hex blob in any column.
                 #expect(row.range(of: "[0-9a-fA-F]{64}", options: .regularExpression) == nil, "\(row)")
             }
+        }
+    }
+
+    /// Contract section 11: failed sign-ins are one `auth.failed` row per client address and
+    /// minute, however many and however concurrent; its `count` is their number.
+    @Test func failedSignInsShareOneRowPerAddressAndMinute() async throws {
+        try await Self.withStores { stores in
+            let at = Date()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        try await stores.audit.recordFailedSignIns(
+                            sourceAddress: index % 4 == 0 ? "2001:db8::1" : "192.0.2.7", requestID: "req-\(index)", attempts: 1, attemptedAt: at
+                        )
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // A batch counted in memory adds to the same row; no address is a key of its own.
+            #expect(try await stores.audit.recordFailedSignIns(sourceAddress: "192.0.2.7", requestID: nil, attempts: 5, attemptedAt: at) == 35)
+            try await stores.audit.recordFailedSignIns(sourceAddress: nil, requestID: "req-none", attempts: 2, attemptedAt: at)
+            try await stores.audit.recordFailedSignIns(sourceAddress: nil, requestID: "req-none-2", attempts: 1, attemptedAt: at)
+            // Another minute is another row; a time far off is the database's current minute.
+            try await stores.audit.recordFailedSignIns(sourceAddress: "192.0.2.7", requestID: "req-old", attempts: 1, attemptedAt: at.addingTimeInterval(-120))
+            try await stores.audit.recordFailedSignIns(sourceAddress: "198.51.100.1", requestID: "req-far", attempts: 1, attemptedAt: at.addingTimeInterval(-86_400))
+
+            let events = try await stores.audit.list(tenantSlug: nil, action: "auth.failed", limit: 50, beforeID: nil)
+            #expect(events.count == 5, "\(events)")
+            let total = events.map(\.count).reduce(0, +)
+            #expect(total == 50, "40 one by one, a batch of 5, 3 without an address, 2 other rows")
+            for event in events {
+                #expect(event.actor == .anonymous)
+                #expect(event.tenantSlug == nil && event.target == nil)
+                #expect(event.result == "unauthenticated")
+            }
+            let rows = try await stores.database.transaction(.allTenants) { connection in
+                var rows: [String: Int] = [:]
+                for try await (address, minute, count) in try await connection.query(
+                    "SELECT coalesce(source_address, '-'), to_char(attempts_minute, 'HH24:MI'), count FROM audit_events WHERE action = 'auth.failed'",
+                    logger: Self.logger
+                ).decode((String, String, Int32).self) {
+                    rows["\(address)@\(minute)", default: 0] += Int(count)
+                }
+                return rows
+            }
+            #expect(rows.count == 5, "\(rows)")
+            #expect(rows.filter { $0.key.hasPrefix("2001:db8::1@") }.map(\.value) == [10])
+            #expect(rows.filter { $0.key.hasPrefix("-@") }.map(\.value) == [3])
+            #expect(rows.filter { $0.key.hasPrefix("192.0.2.7@") }.map(\.value).sorted() == [1, 35])
+            // The first request of the minute names the row.
+            let none = try #require(events.first { $0.requestID == "req-none" })
+            #expect(none.count == 3)
+        }
+    }
+
+    @Test func tokenCascadeRevokesOffspringWithOneRowEach() async throws {
+        try await Self.withStores { stores in
+            func make(_ name: String, by parent: UUID?) async throws -> TokenRecord {
+                try await stores.tokens.create(
+                    NewToken(role: .support, name: name, tenant: nil, expiresAt: nil), createdBy: parent, audit: Self.entry("token.create")
+                ).record
+            }
+            let root = try await make("root", by: nil)
+            let child = try await make("child", by: root.id)
+            let revokedEarlier = try await make("revoked-earlier", by: child.id)
+            let grandchild = try await make("grandchild", by: revokedEarlier.id)
+            let sibling = try await make("sibling", by: nil)
+            #expect(child.createdBy == root.id)
+            #expect(root.createdBy == nil)
+            _ = try await stores.tokens.revoke(id: revokedEarlier.id, audit: Self.entry("token.revoke"))
+            let before = try await stores.auditCount()
+
+            var entry = Self.entry("token.revoke", requestID: "req-cascade")
+            entry.target = "token:\(root.id.uuidString.lowercased())"
+            let revocation = try #require(try await stores.tokens.revoke(id: root.id, cascade: true, audit: entry))
+            #expect(revocation.record.id == root.id)
+            #expect(Set(revocation.offspring) == [child.id, grandchild.id], "revoked earlier is walked through, not revoked again")
+            #expect(try await stores.auditCount() == before + 3)
+            let rows = try await stores.audit.list(tenantSlug: nil, action: "token.revoke", limit: 3, beforeID: nil)
+            #expect(Set(rows.compactMap(\.target)) == Set([root, child, grandchild].map { "token:\($0.id.uuidString.lowercased())" }))
+            #expect(rows.allSatisfy { $0.requestID == "req-cascade" && $0.result == "success" })
+
+            let listed = try await stores.tokens.list(limit: 10, after: nil)
+            for token in [root, child, grandchild, revokedEarlier] {
+                #expect(listed.first { $0.id == token.id }?.revokedAt != nil, "\(token.name)")
+            }
+            #expect(listed.first { $0.id == sibling.id }?.revokedAt == nil)
+            // Without a cascade only the one token; unknown ids are nil either way.
+            #expect(try await stores.tokens.revoke(id: UUID(), cascade: true, audit: Self.entry("token.revoke")) == nil)
         }
     }
 }

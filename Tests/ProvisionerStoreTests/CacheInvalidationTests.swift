@@ -122,4 +122,52 @@ import Testing
             try await fixture.tokenCached(timeout: .seconds(15))
         }
     }
+
+    @Test("a cascade drops every revoked token from the caches: this process's at once, another's by NOTIFY")
+    func cascadeRevocation() async throws {
+        try await Self.withListeningCaches { fixture in
+            // The fixture's token made two generations of tokens (created_by), all cached here.
+            var made: [[UInt8]] = [fixture.hash]
+            var parent = fixture.token.id
+            for generation in 0..<2 {
+                let (record, plaintext) = try await fixture.otherTokens.create(
+                    NewToken(role: .support, name: "gen-\(generation)", tenant: nil, expiresAt: nil), createdBy: parent, audit: Self.audit
+                )
+                made.append(BearerToken.hash(plaintext))
+                parent = record.id
+            }
+            let hashes = made
+            try await waitUntil(timeout: .seconds(5), "every token cached") {
+                for hash in hashes { _ = try? await fixture.tokens.authenticate(hash: hash) }
+                return fixture.tokens.cache.count == hashes.count
+            }
+
+            // Revoked by another process: every one is seen revoked, not only the root.
+            _ = try await fixture.otherTokens.revoke(id: fixture.token.id, cascade: true, audit: Self.audit)
+            try await waitUntil(timeout: .seconds(3), "the cascade seen through the cache") {
+                for hash in hashes where try await fixture.tokens.authenticate(hash: hash)?.revokedAt == nil { return false }
+                return true
+            }
+        }
+    }
+
+    @Test("a cascade through the caching store drops the offspring here as soon as it commits")
+    func cascadeRevocationHere() async throws {
+        try await Self.withListeningCaches { fixture in
+            let (child, plaintext) = try await fixture.otherTokens.create(
+                NewToken(role: .dashboard, name: "child", tenant: nil, expiresAt: nil), createdBy: fixture.token.id, audit: Self.audit
+            )
+            let childHash = BearerToken.hash(plaintext)
+            try await waitUntil(timeout: .seconds(5), "both cached") {
+                _ = try? await fixture.tokens.authenticate(hash: fixture.hash)
+                _ = try? await fixture.tokens.authenticate(hash: childHash)
+                return fixture.tokens.cache.count == 2
+            }
+            let revocation = try #require(try await fixture.tokens.revoke(id: fixture.token.id, cascade: true, audit: Self.audit))
+            #expect(revocation.offspring == [child.id])
+            // No wait: dropped by the store itself, not by the NOTIFY.
+            #expect(fixture.tokens.cache.count == 0)
+            #expect(try await fixture.tokens.authenticate(hash: childHash)?.revokedAt != nil)
+        }
+    }
 }
