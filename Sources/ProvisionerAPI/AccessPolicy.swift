@@ -19,6 +19,9 @@ struct AccessRule: Sendable {
     let scope: Scope
     /// Changes something: written to the audit log when it succeeds, and when it is refused.
     let mutates: Bool
+    /// A read audited every time (the runtime's secret): refused attempts get their row too,
+    /// as for a mutation.
+    var auditsEveryAttempt = false
 
     var isPublic: Bool {
         if case .public = scope { return true }
@@ -37,6 +40,11 @@ struct AccessRule: Sendable {
 
 enum AccessPolicy {
     private static let everyoneButRuntime: Set<Role> = [.support, .dashboard, .tenantAdmin]
+
+    /// The roles `POST /v1/tokens` may create (contract section 11). `runtime`, the one role
+    /// that reads secrets, is made only by the operator's `provisioner token create`, so that a
+    /// leaked support token cannot mint a way to them.
+    static let grantableThroughAPI: Set<Role> = [.support, .dashboard, .tenantAdmin]
 
     /// "support, dashboard or tenant_admin", in the order of the contract's role table.
     static func roleNames(_ roles: Set<Role>) -> String {
@@ -68,7 +76,9 @@ enum AccessPolicy {
         "getCredential": AccessRule(action: "credential.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
         "reverifyCredential": AccessRule(action: "credential.reverify", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
         "getActiveCredential": AccessRule(action: "credential.active.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
-        "getActiveCredentialSecret": AccessRule(action: "credential.secret_read", roles: [.runtime], scope: .tenantPath, mutates: false),
+        "getActiveCredentialSecret": AccessRule(
+            action: "credential.secret_read", roles: [.runtime], scope: .tenantPath, mutates: false, auditsEveryAttempt: true
+        ),
 
         "putCalendarSettings": AccessRule(action: "calendar_settings.update", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
 

@@ -6,11 +6,20 @@ import ProvisionerStore
 
 /// Authenticates the bearer token and applies `AccessPolicy` before any handler runs:
 /// 401 (with `WWW-Authenticate: Bearer`) for a missing, malformed, unknown, expired or revoked
-/// token; 403 for a role that may not call the operation; 404 for a tenant_admin reaching
-/// another tenant. Denials of known tokens are written to the audit log.
+/// token, or a tenant_admin token bound to no tenant; 403 for a role that may not call the
+/// operation; 404 for a tenant_admin reaching another tenant. Denials of known tokens are
+/// written to the audit log one row each; failures without a known token are counted per
+/// client address and minute (`FailedSignInCounter`).
 struct AuthorizationMiddleware: ServerMiddleware {
     let tokens: any TokenStore
     let audit: any AuditStore
+    let failedSignIns: FailedSignInCounter
+
+    init(tokens: any TokenStore, audit: any AuditStore, failedSignIns: FailedSignInCounter? = nil) {
+        self.tokens = tokens
+        self.audit = audit
+        self.failedSignIns = failedSignIns ?? FailedSignInCounter(audit: audit)
+    }
 
     func intercept(
         _ request: HTTPRequest,
@@ -28,14 +37,20 @@ struct AuthorizationMiddleware: ServerMiddleware {
         // The slug as the handler will see it: the router leaves path parameters encoded.
         let pathSlug = metadata.pathParameters["slug"].map { String($0).removingPercentEncoding ?? String($0) }
         guard let presented = Self.bearerToken(in: request.headerFields[.authorization]) else {
-            try await recordAnonymousDenial(rule: rule, pathSlug: pathSlug)
+            try await recordFailedSignIn()
             throw Self.unauthenticated("This operation needs a bearer token: send `Authorization: Bearer <token>`.", invalidToken: false)
         }
         guard BearerToken.looksValid(presented), let token = try await tokens.authenticate(hash: BearerToken.hash(presented)) else {
-            try await recordAnonymousDenial(rule: rule, pathSlug: pathSlug)
+            try await recordFailedSignIn()
             throw Self.unauthenticated("The bearer token is not known.", invalidToken: true)
         }
-        let caller = Caller(token: token, rule: rule)
+        guard let caller = Caller(token: token, rule: rule) else {
+            // Only a corrupted row gets here (the tokens table's CHECK forbids it): refused
+            // rather than let through with a scope wider than one tenant.
+            try await audit.recordDenial(Caller.audit(token: token, action: rule.action, tenantSlug: pathSlug, result: "token_unbound"))
+            RequestScope.now.logger.error("a tenant_admin token has no tenant", metadata: ["token": "\(token.id)"])
+            throw Self.unauthenticated("This tenant_admin token is bound to no tenant and cannot be used; ask the support desk for a new one.", invalidToken: true)
+        }
         guard token.isUsable(at: Date()) else {
             let reason = token.revokedAt != nil ? "token_revoked" : "token_expired"
             try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: reason))
@@ -51,6 +66,12 @@ struct AuthorizationMiddleware: ServerMiddleware {
                 .forbidden, code: "forbidden",
                 detail: "A \(token.role.rawValue) token may not do '\(rule.action)'; it is for \(allowed) tokens."
             )
+        }
+        // Operations about every tenant (lists, the audit feed, tokens) only for callers who see
+        // every tenant, whatever the policy table says (`Caller.allTenantsScope` checks again).
+        if case .global = rule.scope, !caller.seesAllTenants {
+            try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: "forbidden"))
+            throw Problem(.forbidden, code: "forbidden", detail: "A \(token.role.rawValue) token sees one tenant only; '\(rule.action)' is about every tenant.")
         }
         if rule.isOnTenantPath, token.role == .tenantAdmin, pathSlug != token.tenantSlug {
             let problem = Problem.tenantNotFound(pathSlug ?? "")
@@ -68,24 +89,24 @@ struct AuthorizationMiddleware: ServerMiddleware {
     }
 
     /// A call without a token, or with one that is not known, is a denied attempt like any
-    /// other (contract section 8); its actor is unknown, so the row's actor is all null.
-    private func recordAnonymousDenial(rule: AccessRule, pathSlug: String?) async throws {
+    /// other (contract section 8), but one a flood can repeat at no cost: it is counted in the
+    /// `auth.failed` row of its client address and minute (section 11), whatever the operation
+    /// or tenant it aimed at. Its actor is unknown, so the row's actor is all null.
+    private func recordFailedSignIn() async throws {
         let request = RequestScope.now
-        try await audit.recordDenial(AuditEntry(
-            actor: .anonymous, tenantSlug: pathSlug, action: rule.action, result: "unauthenticated",
-            requestID: request.requestID, sourceAddress: request.remoteAddress
-        ))
+        try await failedSignIns.record(sourceAddress: request.remoteAddress, requestID: request.requestID)
     }
 
     /// A refused attempt gets its audit row too: any mutation answered 4xx (a validation,
-    /// a conflict, an idempotency refusal, a body too large), and any 404 on a tenant's path,
+    /// a conflict, an idempotency refusal, a body too large), any refused read of an operation
+    /// whose every read is audited (the runtime's secret), and any 404 on a tenant's path,
     /// which is how probing for another tenant's objects looks. `result` is the problem's code.
     /// Failures of the service itself (5xx) are not the caller's attempt being refused. The
     /// caller gets the original answer even when the row cannot be written.
     private func recordRefusal(_ error: any Error, caller: Caller, pathSlug: String?) async {
         let problem = Problem.from(error)
         guard problem.status.kind == .clientError else { return }
-        guard caller.rule.mutates || (caller.rule.isOnTenantPath && problem.status == .notFound) else { return }
+        guard caller.rule.mutates || caller.rule.auditsEveryAttempt || (caller.rule.isOnTenantPath && problem.status == .notFound) else { return }
         do {
             try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: problem.code))
         } catch {

@@ -133,6 +133,7 @@ extension Components.Schemas.TokenCreated {
         try container.encodeOrNull(tenant, forKey: .tenant)
         try container.encodeOrNull(expiresAt, forKey: .expiresAt)
         try container.encodeOrNull(createdAt, forKey: .createdAt)
+        try container.encodeOrNull(createdBy, forKey: .createdBy)
     }
 }
 
@@ -145,6 +146,7 @@ extension Components.Schemas.TokenInfo {
         try container.encodeOrNull(tenant, forKey: .tenant)
         try container.encodeOrNull(expiresAt, forKey: .expiresAt)
         try container.encodeOrNull(createdAt, forKey: .createdAt)
+        try container.encodeOrNull(createdBy, forKey: .createdBy)
         try container.encodeOrNull(lastUsedAt, forKey: .lastUsedAt)
         try container.encodeOrNull(revokedAt, forKey: .revokedAt)
     }
@@ -190,6 +192,7 @@ extension Components.Schemas.AuditEvent {
         try container.encodeOrNull(target, forKey: .target)
         try container.encodeOrNull(result, forKey: .result)
         try container.encodeOrNull(requestId, forKey: .requestId)
+        try container.encodeOrNull(count, forKey: .count)
     }
 }
 

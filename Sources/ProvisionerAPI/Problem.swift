@@ -90,4 +90,19 @@ extension Problem {
     static func invalid(_ name: String, _ detail: String) -> Problem {
         Problem(.badRequest, code: "invalid_request", detail: detail, errors: [.init(field: name, message: detail)])
     }
+
+    /// A field that is well-formed but out of what the service accepts (a time outside its
+    /// range): 422, still `invalid_request` naming the field, since the caller fixes it the same
+    /// way as a 400 of that code.
+    static func unprocessable(_ name: String, _ detail: String) -> Problem {
+        Problem(.unprocessableContent, code: "invalid_request", detail: detail, errors: [.init(field: name, message: detail)])
+    }
+
+    /// A tenant_admin's change, or the runtime's secret read, while the tenant is suspended.
+    static func tenantSuspended(_ slug: String) -> Problem {
+        Problem(
+            .conflict, code: "tenant_suspended",
+            detail: "Tenant '\(slug)' is suspended: it may be read, but nothing can be uploaded, verified or changed and its credential is not handed out until the support desk resumes it."
+        )
+    }
 }

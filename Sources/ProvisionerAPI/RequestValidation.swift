@@ -1,8 +1,29 @@
+import Foundation
 import ProvisionerDomain
 
 /// The checks of openapi.yaml that the generated code does not make (patterns, lengths,
-/// ranges): each failure is a 400 `invalid_request` naming the field, before anything changes.
+/// ranges): each failure is a 400 `invalid_request` naming the field, before anything changes
+/// (422 for a well-formed value out of range, such as a token's expiry).
 enum RequestValidation {
+    /// The longest a token made through the API may live.
+    static let longestTokenLifetime: TimeInterval = 366 * 24 * 60 * 60
+
+    /// A token's `expires_at`: absent (no expiry), or in the future and at most 366 days ahead.
+    static func tokenExpiry(_ value: Date?, now: Date = Date()) throws -> Date? {
+        guard let value else { return nil }
+        guard value > now else {
+            throw Problem.unprocessable("expires_at", "expires_at must be in the future (it was \(Self.rfc3339(value)), and it is now \(Self.rfc3339(now))).")
+        }
+        guard value.timeIntervalSince(now) <= longestTokenLifetime else {
+            throw Problem.unprocessable("expires_at", "expires_at must be at most 366 days ahead (it was \(Self.rfc3339(value))); leave it out for a token that does not expire.")
+        }
+        return value
+    }
+
+    private static func rfc3339(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+
     static func limit(_ value: Int?) throws -> Int {
         guard let value else { return 50 }
         guard (1...200).contains(value) else {

@@ -4,7 +4,8 @@ import ProvisionerStore
 /// `/v1/audit-events`: the audit log, newest first.
 extension ServiceAPI {
     func listAuditEvents(_ input: Operations.ListAuditEvents.Input) async throws -> Operations.ListAuditEvents.Output {
-        _ = try Caller.required()
+        // The feed is every tenant's (audit_events_page reads with the all-tenants scope).
+        _ = try Caller.required().allTenantsScope()
         let limit = try RequestValidation.limit(input.query.limit)
         let events = try await audit.list(
             tenantSlug: try RequestValidation.slugParameter(input.query.tenant, field: "tenant"),
@@ -28,7 +29,8 @@ extension Components.Schemas.AuditEvent {
             action: event.action,
             target: event.target,
             result: event.result,
-            requestId: event.requestID
+            requestId: event.requestID,
+            count: event.count
         )
     }
 }

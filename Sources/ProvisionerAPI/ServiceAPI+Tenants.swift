@@ -27,7 +27,8 @@ extension ServiceAPI {
     }
 
     func listTenants(_ input: Operations.ListTenants.Input) async throws -> Operations.ListTenants.Output {
-        _ = try Caller.required()
+        // The list reads every tenant (TenantStore.list runs with the all-tenants scope).
+        _ = try Caller.required().allTenantsScope()
         let limit = try RequestValidation.limit(input.query.limit)
         let after = try PageCursor.decode(input.query.cursor)
         let query = try RequestValidation.searchText(input.query.q, field: "q", maxLength: 200)

@@ -2,10 +2,12 @@ import Foundation
 import ProvisionerDomain
 import ProvisionerStore
 
-/// `/v1/tokens`: create (shown once), list (never the token), revoke.
+/// `/v1/tokens`: create (shown once), list (never the token), revoke (with `cascade=true`, the
+/// token's offspring too).
 extension ServiceAPI {
     func createToken(_ input: Operations.CreateToken.Input) async throws -> Operations.CreateToken.Output {
         let caller = try Caller.required()
+        let scope = try caller.allTenantsScope()
         guard case .json(let body) = input.body else { throw Problem.unsupportedBody() }
         let role: Role
         let rawName: String
@@ -16,7 +18,7 @@ extension ServiceAPI {
             role = .tenantAdmin
             (rawName, expiresAt) = (request.name, request.expiresAt)
             guard RequestValidation.looksLikeSlug(request.tenant),
-                  let tenant = try await tenants.get(slug: request.tenant, scope: .allTenants) else {
+                  let tenant = try await tenants.get(slug: request.tenant, scope: scope) else {
                 throw Problem.tenantNotFound(request.tenant)
             }
             boundTenant = (tenant.id, tenant.slug)
@@ -25,9 +27,19 @@ extension ServiceAPI {
             role = parsed
             (rawName, expiresAt) = (request.name, request.expiresAt)
         }
+        // Refused before anything else is looked at; the middleware writes its audit row
+        // (result `role_not_grantable`), as for every refused mutation.
+        guard AccessPolicy.grantableThroughAPI.contains(role) else {
+            throw Problem(
+                .forbidden, code: "role_not_grantable",
+                detail: "A \(role.rawValue) token cannot be made through the API; the operator makes it with `provisioner token create --role \(role.rawValue)`.",
+                errors: [.init(field: "role", message: "must be support, dashboard or tenant_admin")]
+            )
+        }
         let name = try RequestValidation.name(rawName, field: "name", maxLength: 100)
+        let expiry = try RequestValidation.tokenExpiry(expiresAt)
         let (record, token) = try await tokens.create(
-            NewToken(role: role, name: name, tenant: boundTenant, expiresAt: expiresAt),
+            NewToken(role: role, name: name, tenant: boundTenant, expiresAt: expiry),
             createdBy: caller.token.id,
             audit: caller.audit(tenantID: boundTenant?.id, tenantSlug: boundTenant?.slug)
         )
@@ -36,13 +48,14 @@ extension ServiceAPI {
             body: .json(.init(
                 id: record.id.uuidString.lowercased(), token: token,
                 role: Components.Schemas.Role(rawValue: record.role.rawValue) ?? .support,
-                name: record.name, tenant: record.tenantSlug, expiresAt: record.expiresAt, createdAt: record.createdAt
+                name: record.name, tenant: record.tenantSlug, expiresAt: record.expiresAt, createdAt: record.createdAt,
+                createdBy: record.createdBy?.uuidString.lowercased()
             ))
         ))
     }
 
     func listTokens(_ input: Operations.ListTokens.Input) async throws -> Operations.ListTokens.Output {
-        _ = try Caller.required()
+        _ = try Caller.required().allTenantsScope()
         let limit = try RequestValidation.limit(input.query.limit)
         let page = try await tokens.list(limit: limit + 1, after: try PageCursor.decode(input.query.cursor))
         let items = page.prefix(limit)
@@ -52,8 +65,11 @@ extension ServiceAPI {
 
     func revokeToken(_ input: Operations.RevokeToken.Input) async throws -> Operations.RevokeToken.Output {
         let caller = try Caller.required()
+        _ = try caller.allTenantsScope()
         guard let id = UUID(uuidString: input.path.tokenId),
-              try await tokens.revoke(id: id, audit: caller.audit(target: "token:\(id.uuidString.lowercased())")) != nil
+              try await tokens.revoke(
+                  id: id, cascade: input.query.cascade ?? false, audit: caller.audit(target: "token:\(id.uuidString.lowercased())")
+              ) != nil
         else {
             throw Problem(.notFound, code: "token_not_found", detail: "There is no token with id \(input.path.tokenId).")
         }
@@ -67,7 +83,7 @@ extension Components.Schemas.TokenInfo {
             id: record.id.uuidString.lowercased(),
             role: Components.Schemas.Role(rawValue: record.role.rawValue) ?? .support,
             name: record.name, tenant: record.tenantSlug, expiresAt: record.expiresAt, createdAt: record.createdAt,
-            lastUsedAt: record.lastUsedAt, revokedAt: record.revokedAt
+            createdBy: record.createdBy?.uuidString.lowercased(), lastUsedAt: record.lastUsedAt, revokedAt: record.revokedAt
         )
     }
 }

@@ -11,7 +11,7 @@ import Testing
 /// `GET /v1/audit-events` through the real application (contract sections 4 and 8): every
 /// mutation and every denied attempt is one event, newest first, with its actor and request id.
 @Suite struct AuditEventsAPITests {
-    static let eventKeys: Set<String> = ["id", "at", "actor", "tenant", "action", "target", "result", "request_id"]
+    static let eventKeys: Set<String> = ["id", "at", "actor", "tenant", "action", "target", "result", "request_id", "count"]
 
     /// Every event of the feed, following `next_cursor`.
     static func allEvents(_ client: any TestClientProtocol, token: String, query: String = "", limit: Int = 200) async throws -> [[String: Any]] {
@@ -143,14 +143,28 @@ import Testing
                 .unauthorized, "unauthenticated"
             )
 
+            // Known tokens: one row per attempt, under the operation's action.
             let events = try await Self.allEvents(client, token: support.token, query: "action=audit.list")
-            #expect(events.map { $0["request_id"] as? String } == ["req-unknown", "req-anon", "req-ta", "req-rt"], "\(events)")
-            #expect(events.map { $0["result"] as? String } == ["unauthenticated", "unauthenticated", "forbidden", "forbidden"])
-            #expect(((events[2]["actor"] as? [String: Any])?["role"] as? String) == "tenant_admin")
-            // Without a known token there is no actor to name.
-            for anonymous in events.prefix(2) {
+            #expect(events.map { $0["request_id"] as? String } == ["req-ta", "req-rt"], "\(events)")
+            #expect(events.map { $0["result"] as? String } == ["forbidden", "forbidden"])
+            #expect(events.allSatisfy { $0["count"] as? Int == 1 })
+            #expect(((events[0]["actor"] as? [String: Any])?["role"] as? String) == "tenant_admin")
+            // No token, or an unknown one: counted in the address's auth.failed row of the minute
+            // (two rows if the minute turned between the two requests).
+            // The second is added to the row within about a second (counted in memory first).
+            try await waitUntil(timeout: .seconds(10), "both failures counted") {
+                try await CredentialFixture.count(url, "SELECT coalesce(sum(count), 0)::int8 FROM audit_events WHERE action = 'auth.failed'") == 2
+            }
+            let failed = try await Self.allEvents(client, token: support.token, query: "action=auth.failed")
+            #expect((1...2).contains(failed.count), "\(failed)")
+            #expect(failed.compactMap { $0["count"] as? Int }.reduce(0, +) == 2, "\(failed)")
+            #expect(failed.last?["request_id"] as? String == "req-anon")
+            for anonymous in failed {
+                // Without a known token there is no actor to name.
                 let actor = try #require(anonymous["actor"] as? [String: Any])
                 #expect(actor["token_id"] is NSNull && actor["role"] is NSNull && actor["name"] is NSNull, "\(actor)")
+                #expect(anonymous["result"] as? String == "unauthenticated")
+                #expect(anonymous["tenant"] is NSNull)
             }
         }
     }
@@ -205,6 +219,59 @@ import Testing
                 let field = String(bad.prefix { $0 != "=" })
                 expectProblem(try await client.send(.get, "/v1/audit-events?\(bad)", token: support.token), .badRequest, "invalid_request", field: field, bad)
             }
+        }
+    }
+
+    /// Contract section 11: requests with no token or an unknown one are audited at most once per
+    /// client address per minute (`auth.failed`, `count` = how many), however many arrive, while a
+    /// known token's denials stay one row each.
+    @Test func failedSignInsAreOneRowPerAddressAndMinuteWithTheirCount() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            try await APIFixture.tenants(url, [("acme", "Acme")])
+            let dashboard = try await APIFixture.token(url, role: .dashboard, name: "grafana")
+            let before = try await CredentialFixture.count(url, "SELECT count(*)::int8 FROM audit_events")
+
+            // A flood of 60, in parallel, at every kind of operation and tenant.
+            let paths = ["/v1/tenants", "/v1/tenants/acme", "/v1/tenants/acme/credentials/active/secret", "/v1/audit-events", "/v1/tokens"]
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        let token: String? = switch index % 3 {
+                        case 0: nil
+                        case 1: "agcrm_" + String(repeating: "x", count: 43)
+                        default: BearerToken.generate()
+                        }
+                        return try await client.send(.get, paths[index % paths.count], token: token, requestID: "req-flood-\(index)").status
+                    }
+                }
+                for try await status in group { #expect(status == .unauthorized) }
+            }
+            // The count reaches 60 once the in-memory tail is added (about a second).
+            try await waitUntil(timeout: .seconds(10), "the flood counted") {
+                try await CredentialFixture.count(url, "SELECT coalesce(sum(count), 0)::int8 FROM audit_events WHERE action = 'auth.failed'") == 60
+            }
+            let rows = try await CredentialFixture.count(url, "SELECT count(*)::int8 FROM audit_events WHERE action = 'auth.failed'")
+            #expect((1...2).contains(rows), "one row per address and minute, two if the minute turned: \(rows)")
+            #expect(try await CredentialFixture.count(url, "SELECT count(*)::int8 FROM audit_events") == before + rows)
+
+            // As the feed shows it.
+            let failed = try await Self.allEvents(client, token: support.token, query: "action=auth.failed")
+            #expect(failed.count == rows)
+            #expect(failed.compactMap { $0["count"] as? Int }.reduce(0, +) == 60)
+            #expect(failed.allSatisfy { ($0["request_id"] as? String)?.hasPrefix("req-flood-") == true }, "the first request of the minute names the row")
+
+            // A known token's denials: one row each, count 1.
+            for index in 0..<5 {
+                expectProblem(
+                    try await client.send(.post, "/v1/tenants", token: dashboard.token, body: #"{"slug":"x-\#(index)","display_name":"X"}"#, requestID: "req-denied-\(index)"),
+                    .forbidden, "forbidden"
+                )
+            }
+            let denied = try await Self.allEvents(client, token: support.token, query: "action=tenant.create")
+            let ours = denied.filter { ($0["request_id"] as? String)?.hasPrefix("req-denied-") == true }
+            #expect(ours.count == 5)
+            #expect(ours.allSatisfy { $0["count"] as? Int == 1 && $0["result"] as? String == "forbidden" })
         }
     }
 }

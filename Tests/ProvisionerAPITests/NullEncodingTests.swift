@@ -116,12 +116,12 @@ import Testing
                 try Self.jsonObject(
                     Components.Schemas.TokenCreated(id: "i", token: "t", role: .support, name: "n", createdAt: Self.created)
                 ),
-                ["tenant", "expires_at"]
+                ["tenant", "expires_at", "created_by"]
             ),
             (
                 "TokenInfo",
                 try Self.jsonObject(Components.Schemas.TokenInfo(id: "i", role: .support, name: "n", createdAt: Self.created)),
-                ["tenant", "expires_at", "last_used_at", "revoked_at"]
+                ["tenant", "expires_at", "created_by", "last_used_at", "revoked_at"]
             ),
             ("TokenList", try Self.jsonObject(Components.Schemas.TokenList(items: [])), ["next_cursor"]),
             (
@@ -139,7 +139,7 @@ import Testing
             (
                 "AuditEvent",
                 try Self.jsonObject(
-                    Components.Schemas.AuditEvent(id: "1", at: Self.created, actor: actor, action: "a", result: "success")
+                    Components.Schemas.AuditEvent(id: "1", at: Self.created, actor: actor, action: "a", result: "success", count: 1)
                 ),
                 ["tenant", "target", "request_id"]
             ),
@@ -157,5 +157,6 @@ import Testing
         #expect(nestedFinding["hint"] is NSNull)
         let event = try #require(cases.first { $0.name == "AuditEvent" }?.json)
         #expect((event["actor"] as? [String: Any])?["token_id"] is NSNull)
+        #expect(event["count"] as? Int == 1, "AuditEvent.count is written")
     }
 }

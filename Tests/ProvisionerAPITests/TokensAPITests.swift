@@ -10,18 +10,27 @@ import Testing
 
 /// `/v1/tokens` through the real application and PostgreSQL (contract sections 2 and 4, Tokens).
 @Suite struct TokensAPITests {
-    static let createdKeys: Set<String> = ["id", "token", "role", "name", "tenant", "expires_at", "created_at"]
-    static let infoKeys: Set<String> = ["id", "role", "name", "tenant", "expires_at", "created_at", "last_used_at", "revoked_at"]
+    static let createdKeys: Set<String> = ["id", "token", "role", "name", "tenant", "expires_at", "created_at", "created_by"]
+    static let infoKeys: Set<String> = ["id", "role", "name", "tenant", "expires_at", "created_at", "created_by", "last_used_at", "revoked_at"]
 
-    @Test func createsEveryRoleShownOnceAndUsable() async throws {
+    /// An RFC 3339 time `seconds` from now.
+    static func time(_ seconds: TimeInterval) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date().addingTimeInterval(seconds))
+    }
+
+    @Test func createsEveryGrantableRoleShownOnceAndUsable() async throws {
         try await withTestApplication { client, url in
             let support = try await APIFixture.supportToken(url)
             try await APIFixture.tenants(url, [("acme", "Acme"), ("globex", "Globex")])
             var made: [String: (id: String, token: String)] = [:]
+            // The runtime's token comes from the operator (the CLI's store call), not the API.
+            let runtime = try await APIFixture.token(url, role: .runtime, name: "crm-runtime")
+            made["runtime"] = (runtime.id.uuidString.lowercased(), runtime.token)
             for (role, body) in [
                 ("support", #"{"role":"support","name":"desk-sato"}"#),
                 ("dashboard", #"{"role":"dashboard","name":"grafana"}"#),
-                ("runtime", #"{"role":"runtime","name":"crm-runtime"}"#),
                 ("tenant_admin", #"{"role":"tenant_admin","name":"acme-admin","tenant":"acme"}"#),
             ] {
                 let reply = try await client.send(.post, "/v1/tokens", token: support.token, body: body)
@@ -35,6 +44,7 @@ import Testing
                 #expect(object["role"] as? String == role)
                 #expect(object["expires_at"] is NSNull)
                 #expect(rfc3339(object["created_at"]) != nil)
+                #expect(object["created_by"] as? String == support.id.uuidString.lowercased(), "\(role): \(reply.text)")
                 if role == "tenant_admin" {
                     #expect(object["tenant"] as? String == "acme")
                 } else {
@@ -63,6 +73,11 @@ import Testing
                 #expect(item["token"] == nil)
                 #expect(item["token_hash"] == nil)
                 #expect(item["role"] as? String == role)
+                if role == "runtime" {
+                    #expect(item["created_by"] is NSNull, "made by the CLI: \(item)")
+                } else {
+                    #expect(item["created_by"] as? String == support.id.uuidString.lowercased(), "\(item)")
+                }
                 #expect(item["revoked_at"] is NSNull)
                 #expect(item["expires_at"] is NSNull)
                 // Each was used above.
@@ -71,6 +86,7 @@ import Testing
                 #expect(!list.text.contains(String(value.token.dropFirst(BearerToken.prefix.count))))
             }
             #expect(!list.text.contains(support.token))
+            #expect(list.items.first(where: { $0["id"] as? String == support.id.uuidString.lowercased() })?["created_by"] is NSNull)
             #expect(list.items.first(where: { $0["id"] as? String == tokens["tenant_admin"]!.id })?["tenant"] as? String == "acme")
             #expect(list.items.first(where: { $0["id"] as? String == tokens["support"]!.id })?["name"] as? String == "desk-sato")
         }
@@ -214,6 +230,150 @@ import Testing
             #expect(Set(seen) == ids)
             expectProblem(try await client.send(.get, "/v1/tokens?limit=0", token: support.token), .badRequest, "invalid_request", field: "limit")
             expectProblem(try await client.send(.get, "/v1/tokens?cursor=zzz", token: support.token), .badRequest, "invalid_request", field: "cursor")
+        }
+    }
+
+    @Test func runtimeIsNotGrantableThroughTheAPIAndTheAttemptIsAudited() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            for (index, body) in [
+                #"{"role":"runtime","name":"crm-runtime"}"#,
+                #"{"role":"runtime","name":"crm-runtime","expires_at":"\#(Self.time(3600))"}"#,
+            ].enumerated() {
+                let reply = try await client.send(.post, "/v1/tokens", token: support.token, body: body, requestID: "req-runtime-\(index)")
+                expectProblem(reply, .forbidden, "role_not_grantable", field: "role", body)
+            }
+            // Nothing was made: the fixture's token is the only one.
+            let list = try await client.send(.get, "/v1/tokens", token: support.token)
+            #expect(list.items.count == 1, "\(list.text)")
+            // One audit row per attempt, with the support token as actor.
+            let rows = try await CredentialFixture.count(
+                url, "SELECT count(*)::int8 FROM audit_events WHERE action = 'token.create' AND result = 'role_not_grantable' AND token_id = '\(support.id.uuidString.lowercased())' AND count = 1"
+            )
+            #expect(rows == 2)
+            #expect(try await CredentialFixture.count(url, "SELECT count(*)::int8 FROM audit_events WHERE request_id LIKE 'req-runtime-%'") == 2)
+            // The operator's way still makes one, and it reads secrets as before.
+            let runtime = try await APIFixture.token(url, role: .runtime, name: "crm-runtime")
+            #expect(runtime.role == .runtime)
+            #expect(try await client.send(.get, "/v1/tenants", token: runtime.token).status == .forbidden)
+        }
+    }
+
+    @Test func expiresAtMustBeAheadAndWithin366Days() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            try await APIFixture.tenants(url, [("acme", "Acme")])
+            for (label, seconds) in [("past", -60.0), ("long past", -86_400.0 * 400), ("367 days", 86_400.0 * 367), ("366 days and a minute", 86_400.0 * 366 + 60)] {
+                for body in [
+                    #"{"role":"dashboard","name":"x","expires_at":"\#(Self.time(seconds))"}"#,
+                    #"{"role":"tenant_admin","name":"x","tenant":"acme","expires_at":"\#(Self.time(seconds))"}"#,
+                ] {
+                    let reply = try await client.send(.post, "/v1/tokens", token: support.token, body: body)
+                    expectProblem(reply, .unprocessableContent, "invalid_request", field: "expires_at", label)
+                    #expect((reply.object?["detail"] as? String)?.contains("expires_at") == true, "\(reply.text)")
+                }
+            }
+            #expect(try await client.send(.get, "/v1/tokens", token: support.token).items.count == 1, "nothing made")
+            // A day ahead, and 365 days ahead, are fine.
+            for seconds in [86_400.0, 86_400.0 * 365] {
+                let reply = try await client.send(.post, "/v1/tokens", token: support.token, body: #"{"role":"support","name":"ok","expires_at":"\#(Self.time(seconds))"}"#)
+                #expect(reply.status == .created, "\(reply.text)")
+                #expect(rfc3339(reply.object?["expires_at"]) != nil)
+            }
+        }
+    }
+
+    @Test func cascadeRevokesEveryTokenItMadeTransitivelyAndNothingElse() async throws {
+        try await withTestApplication { client, url in
+            let root = try await APIFixture.supportToken(url)
+            try await APIFixture.tenants(url, [("acme", "Acme")])
+            func make(_ body: String, by token: String) async throws -> (id: String, token: String) {
+                let reply = try await client.send(.post, "/v1/tokens", token: token, body: body)
+                try #require(reply.status == .created, "\(reply.text)")
+                return (try #require(reply.object?["id"] as? String), try #require(reply.object?["token"] as? String))
+            }
+            // root -> leaked -> deputy -> grafana; leaked -> admin; deputy -> revokedEarlier -> late;
+            // root -> bystander -> bystanderChild.
+            let leaked = try await make(#"{"role":"support","name":"leaked"}"#, by: root.token)
+            let deputy = try await make(#"{"role":"support","name":"deputy"}"#, by: leaked.token)
+            let grafana = try await make(#"{"role":"dashboard","name":"grafana"}"#, by: deputy.token)
+            let admin = try await make(#"{"role":"tenant_admin","name":"acme-admin","tenant":"acme"}"#, by: leaked.token)
+            let revokedEarlier = try await make(#"{"role":"support","name":"revoked-earlier"}"#, by: deputy.token)
+            let late = try await make(#"{"role":"dashboard","name":"late"}"#, by: revokedEarlier.token)
+            let bystander = try await make(#"{"role":"support","name":"bystander"}"#, by: root.token)
+            let bystanderChild = try await make(#"{"role":"dashboard","name":"bystander-child"}"#, by: bystander.token)
+
+            // Without cascade, as before: the one token only.
+            #expect(try await client.send(.delete, "/v1/tokens/\(revokedEarlier.id)", token: root.token).status == .noContent)
+            #expect(try await client.send(.delete, "/v1/tokens/\(bystander.id)?cascade=false", token: root.token).status == .noContent)
+            #expect(try await client.send(.get, "/v1/tenants", token: late.token).status == .ok)
+            #expect(try await client.send(.get, "/v1/tenants", token: bystanderChild.token).status == .ok)
+
+            // Every token is served from memory when the cascade comes.
+            try await APIFixture.waitForCacheListener(url)
+            let doomed = [leaked, deputy, grafana, admin, late]
+            for token in doomed + [bystanderChild] {
+                for _ in 0..<2 { #expect(try await client.send(.get, "/v1/tenants/acme", token: token.token).status == .ok) }
+            }
+            let revoked = try await client.send(.delete, "/v1/tokens/\(leaked.id)?cascade=true", token: root.token, requestID: "req-cascade")
+            #expect(revoked.status == .noContent, "\(revoked.text)")
+            for token in doomed {
+                expectProblem(try await client.send(.get, "/v1/tenants/acme", token: token.token), .unauthorized, "unauthenticated", "after the cascade")
+            }
+            #expect(try await client.send(.get, "/v1/tenants", token: bystanderChild.token).status == .ok)
+            #expect(try await client.send(.get, "/v1/tokens", token: root.token).status == .ok)
+
+            // One audit row per token revoked by the cascade (not the one revoked earlier).
+            let events = try await AuditEventsAPITests.allEvents(client, token: root.token, query: "action=token.revoke")
+            let cascade = events.filter { $0["request_id"] as? String == "req-cascade" }
+            #expect(Set(cascade.compactMap { $0["target"] as? String }) == Set(doomed.map { "token:\($0.id)" }), "\(cascade)")
+            #expect(cascade.allSatisfy { $0["result"] as? String == "success" && $0["count"] as? Int == 1 })
+
+            let list = try await client.send(.get, "/v1/tokens", token: root.token)
+            for token in doomed + [revokedEarlier, bystander] {
+                #expect(rfc3339(list.items.first { $0["id"] as? String == token.id }?["revoked_at"]) != nil)
+            }
+            #expect(list.items.first { $0["id"] as? String == bystanderChild.id }?["revoked_at"] is NSNull)
+            #expect(list.items.first { $0["id"] as? String == grafana.id }?["created_by"] as? String == deputy.id)
+
+            // Again: 204, nothing more revoked, a row for the token asked for.
+            #expect(try await client.send(.delete, "/v1/tokens/\(leaked.id)?cascade=true", token: root.token).status == .noContent)
+            expectProblem(try await client.send(.delete, "/v1/tokens/\(UUID().uuidString.lowercased())?cascade=true", token: root.token), .notFound, "token_not_found")
+            expectProblem(try await client.send(.delete, "/v1/tokens/\(leaked.id)?cascade=maybe", token: root.token), .badRequest, "invalid_request")
+        }
+    }
+
+    /// A tenant_admin token bound to no tenant (a row the table's CHECK forbids; here the
+    /// constraint is dropped to make one) is refused by the application with 401, and audited:
+    /// it never falls back to the all-tenants scope.
+    @Test func aTenantAdminTokenWithoutATenantIsRefused() async throws {
+        try await withTestApplication { client, url in
+            let support = try await APIFixture.supportToken(url)
+            try await APIFixture.tenants(url, [("acme", "Acme")])
+            let token = BearerToken.generate()
+            let hex = BearerToken.hash(token).map { String(format: "%02x", $0) }.joined()
+            try await CredentialFixture.execute(url, """
+                DO $$
+                DECLARE c name;
+                BEGIN
+                    FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = 'tokens'::regclass AND contype = 'c'
+                             AND pg_get_constraintdef(oid) LIKE '%tenant_admin%' LOOP
+                        EXECUTE format('ALTER TABLE tokens DROP CONSTRAINT %I', c);
+                    END LOOP;
+                END $$;
+                """)
+            try await CredentialFixture.execute(url, "INSERT INTO tokens (role, name, token_hash) VALUES ('tenant_admin', 'corrupted', '\\x\(hex)'::bytea)")
+            for (path, requestID) in [("/v1/audit-events", "req-unbound-audit"), ("/v1/tenants", "req-unbound-list"), ("/v1/tenants/acme", "req-unbound-get"), ("/v1/dashboard/summary", "req-unbound-summary")] {
+                let reply = try await client.send(.get, path, token: token, requestID: requestID)
+                expectProblem(reply, .unauthorized, "unauthenticated", path)
+                #expect(reply.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                #expect(!reply.text.contains("acme\",\"display_name"), "\(reply.text)")
+            }
+            let rows = try await CredentialFixture.count(
+                url, "SELECT count(*)::int8 FROM audit_events WHERE result = 'token_unbound' AND actor_name = 'corrupted' AND request_id LIKE 'req-unbound-%'"
+            )
+            #expect(rows == 4)
+            #expect(try await client.send(.get, "/v1/tenants", token: support.token).status == .ok)
         }
     }
 }
