@@ -9,6 +9,7 @@ extension ServiceAPI {
     func uploadCredential(_ input: Operations.UploadCredential.Input) async throws -> Operations.UploadCredential.Output {
         let caller = try Caller.required()
         let tenant = try await tenant(input.path.slug, for: caller)
+        try refuseIfSuspended(tenant, for: caller)
         let bytes: [UInt8]
         let summary: ClientSecretsSummary
         switch input.body {
@@ -61,6 +62,7 @@ extension ServiceAPI {
     func reverifyCredential(_ input: Operations.ReverifyCredential.Input) async throws -> Operations.ReverifyCredential.Output {
         let caller = try Caller.required()
         let tenant = try await tenant(input.path.slug, for: caller)
+        try refuseIfSuspended(tenant, for: caller)
         guard let id = UUID(uuidString: input.path.credentialId),
               let record = try await credentials.reverify(tenantID: tenant.id, id: id, scope: caller.scope, audit: caller.audit(tenantSlug: tenant.slug))
         else { throw Problem.credentialNotFound(input.path.credentialId) }
@@ -82,6 +84,8 @@ extension ServiceAPI {
     func getActiveCredentialSecret(_ input: Operations.GetActiveCredentialSecret.Input) async throws -> Operations.GetActiveCredentialSecret.Output {
         let caller = try Caller.required()
         let tenant = try await tenant(input.path.slug, for: caller)
+        // Audited as a denied attempt by the middleware (every attempt at the secret is).
+        try refuseIfSuspended(tenant, for: caller)
         guard let (record, sealed) = try await credentials.activeSealedFile(tenantID: tenant.id, audit: caller.audit(tenantSlug: tenant.slug)) else {
             throw Problem.noActiveCredential(tenant.slug)
         }
