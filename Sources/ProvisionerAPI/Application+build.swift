@@ -15,11 +15,67 @@ public struct APIConfiguration: Sendable {
     public var port: Int
     /// Tenants live under `{slug}.{cloudDomain}` unless given a custom domain.
     public var uriIssuer: URISetIssuer
+    /// The connection limits of the listeners (`PROVISIONER_HTTP_IDLE_TIMEOUT`,
+    /// `PROVISIONER_HTTP_MAX_CONNECTIONS`).
+    public var limits: HTTPLimits
+    /// `PROVISIONER_METRICS_TOKEN`: when set, `/metrics` needs it as a bearer token.
+    public var metricsToken: String?
+    /// `PROVISIONER_METRICS_PORT`: when set, `/metrics` (and `/healthz`) are served on
+    /// `host:metricsPort` by a listener of their own, and the API's port answers 404 for them.
+    public var metricsPort: Int?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, uriIssuer: URISetIssuer) {
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        uriIssuer: URISetIssuer,
+        limits: HTTPLimits = HTTPLimits(),
+        metricsToken: String? = nil,
+        metricsPort: Int? = nil
+    ) {
         self.host = host
         self.port = port
         self.uriIssuer = uriIssuer
+        self.limits = limits
+        self.metricsToken = metricsToken
+        self.metricsPort = metricsPort
+    }
+}
+
+/// What one client may hold of a listener.
+public struct HTTPLimits: Sendable, Equatable {
+    /// A connection that sends nothing for this long is closed: idle between requests, or
+    /// stalled in the middle of a request's head or body (a slow client cannot hold a socket).
+    public var idleTimeout: Duration
+    /// Open connections at most; beyond it, new connections wait in the listen backlog until
+    /// one closes (the process never runs out of file descriptors under a flood).
+    public var maximumConnections: Int
+
+    public static let defaultIdleTimeout: Duration = .seconds(30)
+    /// Well under the usual soft limit of 1,024 open files, with room for the database pool.
+    public static let defaultMaximumConnections = 512
+
+    public init(idleTimeout: Duration = defaultIdleTimeout, maximumConnections: Int = defaultMaximumConnections) {
+        self.idleTimeout = idleTimeout
+        self.maximumConnections = maximumConnections
+    }
+
+    /// The server of a listener under these limits.
+    var server: HTTPServerBuilder {
+        .http1(configuration: .init(idleTimeout: Self.timeAmount(idleTimeout)))
+    }
+
+    /// A listener's configuration under these limits.
+    func applicationConfiguration(host: String, port: Int, serverName: String, logger: Logger) -> ApplicationConfiguration {
+        ApplicationConfiguration(
+            address: .hostname(host, port: port),
+            serverName: serverName,
+            availableConnectionsDelegate: MaximumAvailableConnections(maximumConnections, logger: logger)
+        )
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 
@@ -50,22 +106,25 @@ public func buildApplication(
     let router = try buildRouter(configuration: configuration, dependencies: dependencies, stores: stores, logger: logger)
     let cleaner = IdempotencyKeyCleaner(store: stores.idempotency, interval: .seconds(300), logger: logger)
     let cacheListener = CacheInvalidationListener(postgres: dependencies.postgres, caches: stores.caches, logger: logger)
+    var extraServices: [any Service] = []
+    if let metricsPort = configuration.metricsPort {
+        // Not optional as the worker's status endpoints are: the operator asked for this port,
+        // so failing to listen on it stops the process.
+        extraServices.append(buildStatusApplication(
+            host: configuration.host, port: metricsPort, metrics: dependencies.metrics,
+            metricsAccess: MetricsAccess(token: configuration.metricsToken), limits: configuration.limits,
+            serverName: "provisioner-metrics", logger: logger
+        ))
+    }
     return Application(
         router: router,
-        server: .provisioner,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "provisioner"),
-        services: [dependencies.postgres, cleaner, cacheListener] + services,
+        server: configuration.limits.server,
+        configuration: configuration.limits.applicationConfiguration(
+            host: configuration.host, port: configuration.port, serverName: "provisioner", logger: logger
+        ),
+        services: [dependencies.postgres, cleaner, cacheListener] + extraServices + services,
         logger: logger
     )
-}
-
-extension HTTPServerBuilder {
-    /// HTTP/1.1 for the API and the worker's status endpoints. A connection that sends nothing
-    /// for 30 s (idle between requests, or stalled in the middle of one) is closed, so slow or
-    /// abandoned clients cannot hold sockets for ever.
-    static var provisioner: HTTPServerBuilder {
-        .http1(configuration: .init(idleTimeout: .seconds(30)))
-    }
 }
 
 /// The stores the API reads and writes through. The hot read path (authentication and the
@@ -96,12 +155,16 @@ func buildRouter(
 ) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     let routes = RouteTable()
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HeadRequestMiddleware())
     // Outside the problem middleware, so that what it answers (404, 405...) is counted and timed
     // as sent.
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: HTTPProblemMiddleware(routes: routes))
+    router.add(middleware: MetricsAccessMiddleware(
+        access: MetricsAccess(token: configuration.metricsToken, served: configuration.metricsPort == nil)
+    ))
 
     let database = stores.database
     let sealer = SecretSealer(keyring: dependencies.keyring)

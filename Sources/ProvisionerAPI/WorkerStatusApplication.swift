@@ -14,18 +14,32 @@ public struct WorkerStatusService: Service {
     let host: String
     let port: Int
     let metrics: PrometheusCollectorRegistry
+    let metricsAccess: MetricsAccess
+    let limits: HTTPLimits
     let logger: Logger
 
-    public init(host: String, port: Int, metrics: PrometheusCollectorRegistry, logger: Logger) {
+    public init(
+        host: String,
+        port: Int,
+        metrics: PrometheusCollectorRegistry,
+        metricsAccess: MetricsAccess = .open,
+        limits: HTTPLimits = HTTPLimits(),
+        logger: Logger
+    ) {
         self.host = host
         self.port = port
         self.metrics = metrics
+        self.metricsAccess = metricsAccess
+        self.limits = limits
         self.logger = logger
     }
 
     public func run() async throws {
         do {
-            try await buildWorkerStatusApplication(host: host, port: port, metrics: metrics, logger: logger).run()
+            try await buildStatusApplication(
+                host: host, port: port, metrics: metrics, metricsAccess: metricsAccess, limits: limits,
+                serverName: "provisioner-work", logger: logger
+            ).run()
         } catch is CancellationError {
             return
         } catch {
@@ -38,16 +52,23 @@ public struct WorkerStatusService: Service {
     }
 }
 
-func buildWorkerStatusApplication(
+/// A listener of `GET /healthz` and `GET /metrics` only: the worker's status endpoints, and the
+/// API's metrics when `PROVISIONER_METRICS_PORT` gives them a port of their own.
+func buildStatusApplication(
     host: String,
     port: Int,
     metrics: PrometheusCollectorRegistry,
+    metricsAccess: MetricsAccess,
+    limits: HTTPLimits,
+    serverName: String,
     logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HeadRequestMiddleware())
     router.add(middleware: HTTPProblemMiddleware(routes: RouteTable()))
+    router.add(middleware: MetricsAccessMiddleware(access: metricsAccess))
     router.get("/healthz") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
     }
@@ -62,8 +83,8 @@ func buildWorkerStatusApplication(
     }
     return Application(
         router: router,
-        server: .provisioner,
-        configuration: .init(address: .hostname(host, port: port), serverName: "provisioner-work"),
+        server: limits.server,
+        configuration: limits.applicationConfiguration(host: host, port: port, serverName: serverName, logger: logger),
         logger: logger
     )
 }

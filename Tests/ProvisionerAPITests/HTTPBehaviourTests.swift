@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import ProvisionerStore
 import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
@@ -237,6 +238,62 @@ import Testing
                 let body = try String(decoding: JSONSerialization.data(withJSONObject: ["slug": "acme", "display_name": name]), as: UTF8.self)
                 expectProblem(try await client.send(.post, "/v1/tenants", token: support.token, body: body), .badRequest, "invalid_request", field: "display_name")
             }
+        }
+    }
+
+    /// Every answer says `X-Content-Type-Options: nosniff`: operations, problems of every kind,
+    /// what Hummingbird answers itself, HEAD.
+    @Test func everyResponseForbidsSniffing() async throws {
+        try await withTestApplication { client, _ in
+            let requests: [(String, HTTPRequest.Method, HTTPFields)] = [
+                ("/healthz", .get, [:]),
+                ("/readyz", .get, [:]),
+                ("/metrics", .get, [:]),
+                ("/openapi.yaml", .get, [:]),
+                ("/healthz", .head, [:]),
+                ("/no/such/thing", .get, [:]),
+                ("/healthz", .post, [:]),
+                ("/v1/tenants", .get, [:]),
+                ("/v1/tenants", .get, [.authorization: "Bearer agcrm_not-a-real-token"]),
+                ("/v1/tenants/acme/setup-sheet", .get, [:]),
+            ]
+            for (path, method, headers) in requests {
+                try await client.execute(uri: path, method: method, headers: headers) { response in
+                    #expect(response.headers[.xContentTypeOptions] == "nosniff", "\(method) \(path) answered \(response.status)")
+                }
+            }
+        }
+    }
+
+    /// A client that sends half a request and stops is cut off after the idle timeout, whether
+    /// it stalls in the head or in the body; a whole request is answered as usual.
+    @Test(arguments: [
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+        "POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"slug\":",
+        "",
+    ])
+    func aStalledRequestIsClosedAfterTheIdleTimeout(partial: String) async throws {
+        try await withConfiguredApplication(live: true, { $0.limits.idleTimeout = .milliseconds(400) }) { client, _ in
+            let port = try #require(client.port)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let answer = try await rawExchange(port: port, partial, timeout: .seconds(10))
+            let elapsed = started.duration(to: clock.now)
+            #expect(answer.closed, "the connection is still open after 10 s")
+            #expect(elapsed >= .milliseconds(300), "closed after \(elapsed), before the timeout")
+            #expect(elapsed < .seconds(5), "closed after \(elapsed)")
+            #expect(!answer.received.contains("HTTP/1.1 2"), "\(answer.received)")
+            // Whole requests are still answered.
+            let whole = try await rawExchange(port: port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            #expect(whole.received.hasPrefix("HTTP/1.1 200"), "\(whole)")
+        }
+    }
+
+    /// `keys rewrap` re-seals stored answers with the store's associated data: it must be the
+    /// bytes the middleware seals them with, or a rewrapped answer would never open again.
+    @Test func storedAnswersAreBoundAlikeByTheMiddlewareAndTheStore() {
+        for id in [UUID(), UUID(uuidString: "ABCDEF01-2345-4678-89AB-CDEF01234567")!] {
+            #expect(IdempotencyMiddleware.associatedData(id) == PostgresIdempotencyStore.associatedData(recordID: id))
         }
     }
 
