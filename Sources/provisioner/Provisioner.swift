@@ -72,6 +72,51 @@ func loadMigrations(_ environment: ServiceEnvironment) throws -> [Migration] {
     }
 }
 
+/// The API's configuration from the environment.
+func apiConfiguration(_ environment: ServiceEnvironment) -> APIConfiguration {
+    APIConfiguration(
+        host: environment.host, port: environment.port, uriIssuer: environment.uriIssuer, limits: environment.httpLimits,
+        metricsToken: environment.metricsToken, metricsPort: environment.metricsPort
+    )
+}
+
+/// Contract section 11: `serve`, `work` and `run` start only when every query will run as a
+/// role row-level security binds (`ApplicationRoleCheck`). A wrong role stops the process with
+/// one line saying what is wrong and exit status 1. A database that is not there yet, or not
+/// migrated yet (the role does not exist), is waited for, as an orchestrator starts the service
+/// and the migration together; any other failure to ask stops the process too.
+func checkApplicationRole(_ environment: ServiceEnvironment, purpose: DatabaseClientFactory.Purpose, logger: Logger) async throws {
+    var connectionLogger = logger
+    connectionLogger.logLevel = max(logger.logLevel, .critical)
+    let clock = ContinuousClock()
+    var lastWarning: ContinuousClock.Instant?
+    while true {
+        do {
+            try await ApplicationRoleCheck.verify(url: environment.databaseURL, purpose: purpose, logger: connectionLogger)
+            return
+        } catch let refusal as ApplicationRoleCheck.Refusal {
+            FileHandle.standardError.write(Data("provisioner: \(refusal.description)\n".utf8))
+            throw ExitCode(1)
+        } catch {
+            // undefined role (invalid_parameter_value at start-up, undefined_object): not migrated.
+            let notMigrated = ["22023", "42704"].contains((error as? PSQLError)?.serverInfo?[.sqlState] ?? "")
+            guard notMigrated || DatabaseUnavailable.isUnavailability(error) else {
+                FileHandle.standardError.write(Data(
+                    "provisioner: cannot check the database role at start-up: \(DatabaseUnavailable.safeDescription(of: error))\n".utf8
+                ))
+                throw ExitCode(1)
+            }
+            if lastWarning.map({ $0.duration(to: clock.now) >= .seconds(30) }) ?? true {
+                let place = "\(environment.databaseURL.host):\(environment.databaseURL.port)"
+                let why = notMigrated ? "the database is not migrated yet (run provisioner migrate)" : "the database at \(place) does not answer"
+                logger.warning("waiting to check the database role before starting: \(why)")
+                lastWarning = clock.now
+            }
+            try await Task.sleep(for: .seconds(2))
+        }
+    }
+}
+
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the HTTP API only.")
 
@@ -79,8 +124,9 @@ struct Serve: AsyncParsableCommand {
         let environment = try loadEnvironment(need: .databaseAndKeys)
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.serve")
+        try await checkApplicationRole(environment, purpose: .application(maximumConnections: 1), logger: logger)
         let app = try buildApplication(
-            configuration: APIConfiguration(host: environment.host, port: environment.port, uriIssuer: environment.uriIssuer),
+            configuration: apiConfiguration(environment),
             dependencies: APIDependencies(
                 postgres: DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger),
                 migrations: try loadMigrations(environment),
@@ -102,8 +148,12 @@ struct Work: AsyncParsableCommand {
         let environment = try loadEnvironment(need: .databaseAndKeys)
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.work")
+        try await checkApplicationRole(environment, purpose: .worker(maximumConnections: 1), logger: logger)
         let (postgres, worker) = try makeWorker(environment, logger: logger)
-        let status = WorkerStatusService(host: environment.host, port: environment.port, metrics: registry, logger: logger)
+        let status = WorkerStatusService(
+            host: environment.host, port: environment.port, metrics: registry,
+            metricsAccess: MetricsAccess(token: environment.metricsToken), limits: environment.httpLimits, logger: logger
+        )
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: postgres), .init(service: worker), .init(service: status)],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -120,10 +170,11 @@ struct Run: AsyncParsableCommand {
         let environment = try loadEnvironment(need: .databaseAndKeys)
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.run")
+        try await checkApplicationRole(environment, purpose: .worker(maximumConnections: 1), logger: logger)
         let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger)
         let (workerPostgres, worker) = try makeWorker(environment, logger: logger)
         let app = try buildApplication(
-            configuration: APIConfiguration(host: environment.host, port: environment.port, uriIssuer: environment.uriIssuer),
+            configuration: apiConfiguration(environment),
             dependencies: APIDependencies(postgres: postgres, migrations: try loadMigrations(environment), metrics: registry, keyring: try environment.requiredKeyring()),
             services: [workerPostgres, worker],
             logger: logger

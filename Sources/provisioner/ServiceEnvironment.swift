@@ -1,6 +1,8 @@
 import Foundation
+import ProvisionerAPI
 import ProvisionerDomain
 import ProvisionerStore
+import ProvisionerWorker
 
 /// The configuration of the service, read from the process environment (contract section 3).
 ///
@@ -20,6 +22,12 @@ struct ServiceEnvironment: Sendable {
     var logLevel: String
     /// `PROVISIONER_MIGRATIONS_DIR`; nil means the default search of `loadMigrations`.
     var migrationsDirectory: String?
+    /// `PROVISIONER_HTTP_IDLE_TIMEOUT` (seconds) and `PROVISIONER_HTTP_MAX_CONNECTIONS`.
+    var httpLimits: HTTPLimits
+    /// `PROVISIONER_METRICS_TOKEN`: `/metrics` needs it as a bearer token when set.
+    var metricsToken: String?
+    /// `PROVISIONER_METRICS_PORT`: `serve` and `run` serve `/metrics` there, not on the API's port.
+    var metricsPort: Int?
 
     enum LiveCheckMode: String, Sendable { case off, token }
 
@@ -103,8 +111,8 @@ struct ServiceEnvironment: Sendable {
         }
         self.liveCheck = liveCheck
         googleTokenURL = value("PROVISIONER_GOOGLE_TOKEN_URL") ?? "https://oauth2.googleapis.com/token"
-        guard googleTokenURL.hasPrefix("https://") || googleTokenURL.hasPrefix("http://") else {
-            throw Invalid(variable: "PROVISIONER_GOOGLE_TOKEN_URL", reason: "must be an http(s) URL")
+        if let problem = LiveGoogleCheck.tokenURLProblem(googleTokenURL) {
+            throw Invalid(variable: "PROVISIONER_GOOGLE_TOKEN_URL", reason: problem)
         }
         let rawRetries = value("PROVISIONER_LIVE_CHECK_RETRIES") ?? "3"
         guard let retries = Int(rawRetries), (0...10).contains(retries) else {
@@ -116,6 +124,35 @@ struct ServiceEnvironment: Sendable {
             throw Invalid(variable: "LOG_LEVEL", reason: "must be one of \(Self.logLevels.joined(separator: ", "))")
         }
         migrationsDirectory = value("PROVISIONER_MIGRATIONS_DIR")
+        let rawIdle = value("PROVISIONER_HTTP_IDLE_TIMEOUT") ?? "30"
+        guard let idleSeconds = Int(rawIdle), (1...3600).contains(idleSeconds) else {
+            throw Invalid(variable: "PROVISIONER_HTTP_IDLE_TIMEOUT", reason: "must be a whole number of seconds from 1 to 3600")
+        }
+        let rawConnections = value("PROVISIONER_HTTP_MAX_CONNECTIONS") ?? String(HTTPLimits.defaultMaximumConnections)
+        guard let maximumConnections = Int(rawConnections), (1...1_000_000).contains(maximumConnections) else {
+            throw Invalid(variable: "PROVISIONER_HTTP_MAX_CONNECTIONS", reason: "must be a whole number from 1 to 1000000")
+        }
+        httpLimits = HTTPLimits(idleTimeout: .seconds(idleSeconds), maximumConnections: maximumConnections)
+        metricsToken = value("PROVISIONER_METRICS_TOKEN")
+        if let metricsToken {
+            // A bearer token: one header value, and long enough not to be guessed.
+            guard metricsToken.utf8.count >= 16, metricsToken.utf8.count <= 512,
+                  metricsToken.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
+            else {
+                throw Invalid(variable: "PROVISIONER_METRICS_TOKEN", reason: "must be 16 to 512 visible ASCII characters without spaces")
+            }
+        }
+        if let rawMetricsPort = value("PROVISIONER_METRICS_PORT") {
+            guard let metricsPort = Int(rawMetricsPort), (1...65535).contains(metricsPort) else {
+                throw Invalid(variable: "PROVISIONER_METRICS_PORT", reason: "must be a port number from 1 to 65535")
+            }
+            guard metricsPort != port else {
+                throw Invalid(variable: "PROVISIONER_METRICS_PORT", reason: "must differ from PROVISIONER_PORT")
+            }
+            self.metricsPort = metricsPort
+        } else {
+            metricsPort = nil
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import ProvisionerAPI
 import Testing
 @testable import provisioner
 
@@ -17,6 +18,37 @@ import Testing
         #expect(environment.googleTokenURL == "https://oauth2.googleapis.com/token")
         #expect(environment.logLevel == "info")
         #expect(environment.liveCheckRetries == 3)
+        #expect(environment.httpLimits == HTTPLimits(idleTimeout: .seconds(30), maximumConnections: 512))
+        #expect(environment.metricsToken == nil)
+        #expect(environment.metricsPort == nil)
+        // 127.0.0.1 without sslmode: prefer.
+        #expect(environment.databaseURL.sslMode == .prefer)
+    }
+
+    @Test func aRemoteDatabaseRequiresTLSByDefault() throws {
+        var environment = Self.valid
+        environment["DATABASE_URL"] = "postgres://app:pw@db.internal:5432/provisioner"
+        #expect(try ServiceEnvironment(environment, need: .databaseAndKeys).databaseURL.sslMode == .require)
+    }
+
+    @Test func theLimitsAndTheMetricsProtectionAreRead() throws {
+        var environment = Self.valid
+        environment["PROVISIONER_HTTP_IDLE_TIMEOUT"] = "5"
+        environment["PROVISIONER_HTTP_MAX_CONNECTIONS"] = "64"
+        environment["PROVISIONER_METRICS_TOKEN"] = "scrape-0123456789abcdef"
+        environment["PROVISIONER_METRICS_PORT"] = "9464"
+        let parsed = try ServiceEnvironment(environment, need: .databaseAndKeys)
+        #expect(parsed.httpLimits == HTTPLimits(idleTimeout: .seconds(5), maximumConnections: 64))
+        #expect(parsed.metricsToken == "scrape-0123456789abcdef")
+        #expect(parsed.metricsPort == 9464)
+    }
+
+    /// A fake Google on the loopback interface may be plain http (the tests' own).
+    @Test(arguments: ["http://127.0.0.1:8089/token", "http://localhost:8089/token", "http://[::1]:8089/token"])
+    func aLoopbackTokenURLMayBeHTTP(url: String) throws {
+        var environment = Self.valid
+        environment["PROVISIONER_GOOGLE_TOKEN_URL"] = url
+        #expect(try ServiceEnvironment(environment, need: .databaseAndKeys).googleTokenURL == url)
     }
 
     @Test(arguments: [
@@ -37,6 +69,20 @@ import Testing
         ("DATABASE_URL", "postgres://app:pw@127.0.0.1:99999/provisioner"),
         ("PROVISIONER_ENCRYPTION_KEYS", "dev1:c2hvcnQ=,dev1:c2hvcnQ="),
         ("PROVISIONER_GOOGLE_TOKEN_URL", "ftp://example.com/token"),
+        ("PROVISIONER_GOOGLE_TOKEN_URL", "http://oauth2.googleapis.com/token"),
+        ("PROVISIONER_GOOGLE_TOKEN_URL", "http://10.0.0.7:8080/token"),
+        ("PROVISIONER_GOOGLE_TOKEN_URL", "https:///token"),
+        ("PROVISIONER_HTTP_IDLE_TIMEOUT", "0"),
+        ("PROVISIONER_HTTP_IDLE_TIMEOUT", "30s"),
+        ("PROVISIONER_HTTP_IDLE_TIMEOUT", "3601"),
+        ("PROVISIONER_HTTP_MAX_CONNECTIONS", "0"),
+        ("PROVISIONER_HTTP_MAX_CONNECTIONS", "lots"),
+        ("PROVISIONER_METRICS_TOKEN", "short"),
+        ("PROVISIONER_METRICS_TOKEN", "has a space in the middle of it"),
+        ("PROVISIONER_METRICS_PORT", "http"),
+        ("PROVISIONER_METRICS_PORT", "70000"),
+        ("PROVISIONER_METRICS_PORT", "8080"),
+        ("DATABASE_URL", "postgres://app:pw@db.internal/provisioner?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"),
         ("LOG_LEVEL", "loud"),
         ("PROVISIONER_LIVE_CHECK_RETRIES", "many"),
         ("PROVISIONER_LIVE_CHECK_RETRIES", "11"),
