@@ -7,7 +7,8 @@
 #     provisioner_owner. Tests create their own isolated databases from it.
 #     It is never the `make run` cluster (.local/pg-dev, port 54329), and
 #     DATABASE_URL is unset so that no test can reach the dev data by accident.
-#  3. swift build --build-tests; swift test --parallel.
+#  3. swift build --build-tests; docs/schema.sql checked against the migrations
+#     (scripts/schema.sh --check); swift test --parallel.
 #  4. scripts/schemathesis.sh (skipped only if SKIP_SCHEMATHESIS=1; CI never sets it).
 # Under CI=true the test cluster this script started is deleted on exit.
 set -euo pipefail
@@ -40,6 +41,9 @@ export TEST_DATABASE_URL
 
 log "swift build --build-tests"
 swift build --build-tests
+
+log "docs/schema.sql against the migrations"
+bash "$here/schema.sh" --check
 
 log "swift test --parallel (TEST_DATABASE_URL on ${TEST_DATABASE_URL##*@})"
 swift test --parallel

@@ -43,7 +43,7 @@ struct IdempotencyMiddleware: ServerMiddleware {
             fields[.idempotentReplayed] = "true"
             // A stored answer may hold a secret (a created token): never for a cache to keep.
             fields[.cacheControl] = "no-store"
-            let responseBody = try answer.sealedBody.map { try sealer.open($0, associatedData: Self.associatedData(answer.recordID)) }
+            let responseBody = try answer.sealedBody.map { try sealer.open($0, associatedData: PostgresIdempotencyStore.associatedData(recordID: answer.recordID)) }
             return (HTTPResponse(status: .init(code: answer.status), headerFields: fields), responseBody.map { HTTPBody($0) })
         case .started(let recordID):
             do {
@@ -53,7 +53,7 @@ struct IdempotencyMiddleware: ServerMiddleware {
                     try await store.finish(
                         recordID: recordID, scope: scope, status: response.status.code,
                         contentType: response.headerFields[.contentType], location: response.headerFields[.location],
-                        sealedBody: try sealer.seal(answer, associatedData: Self.associatedData(recordID))
+                        sealedBody: try sealer.seal(answer, associatedData: PostgresIdempotencyStore.associatedData(recordID: recordID))
                     )
                 } else {
                     try await store.abandon(recordID: recordID, scope: scope)
@@ -78,10 +78,6 @@ struct IdempotencyMiddleware: ServerMiddleware {
             hasher.update(data: body)
         }
         return Array(hasher.finalize())
-    }
-
-    static func associatedData(_ recordID: UUID) -> [UInt8] {
-        Array("agcrm-idempotent-answer-v1|\(recordID.uuidString.lowercased())".utf8)
     }
 
     /// `^[!-~]{1,255}$`: visible ASCII.
