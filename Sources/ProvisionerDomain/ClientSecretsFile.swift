@@ -222,13 +222,23 @@ public struct RuntimeCredential: Sendable, Hashable, CustomStringConvertible, Cu
     public let projectID: String?
     public let redirectURIs: [String]
     public let javascriptOrigins: [String]
+    /// `auth_uri` and `token_uri` exactly as uploaded: with them, `{"web": ...}` of what the
+    /// runtime reads is a client config Google's libraries accept as is. A verified file has
+    /// both (else `field_missing`); nil only for a file that was never verified.
+    public let authURI: String?
+    public let tokenURI: String?
 
-    public init(clientID: String, clientSecret: String, projectID: String?, redirectURIs: [String], javascriptOrigins: [String]) {
+    public init(
+        clientID: String, clientSecret: String, projectID: String?, redirectURIs: [String], javascriptOrigins: [String],
+        authURI: String? = nil, tokenURI: String? = nil
+    ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.projectID = projectID
         self.redirectURIs = redirectURIs
         self.javascriptOrigins = javascriptOrigins
+        self.authURI = authURI
+        self.tokenURI = tokenURI
     }
 
     /// Reads the credential from an upload; nil when it has no client id or no secret.
@@ -247,13 +257,16 @@ public struct RuntimeCredential: Sendable, Hashable, CustomStringConvertible, Cu
             clientSecret: clientSecret,
             projectID: section.projectID,
             redirectURIs: section.redirectURIs ?? [],
-            javascriptOrigins: section.javascriptOrigins ?? []
+            javascriptOrigins: section.javascriptOrigins ?? [],
+            authURI: section.authURI,
+            tokenURI: section.tokenURI
         )
     }
 
     public var description: String {
         "RuntimeCredential(client_id: \(clientID), client_secret: <redacted>, project_id: \(projectID ?? "nil"), "
-            + "redirect_uris: \(redirectURIs), javascript_origins: \(javascriptOrigins))"
+            + "redirect_uris: \(redirectURIs), javascript_origins: \(javascriptOrigins), "
+            + "auth_uri: \(authURI ?? "nil"), token_uri: \(tokenURI ?? "nil"))"
     }
 
     public var debugDescription: String { description }
@@ -265,6 +278,8 @@ public struct RuntimeCredential: Sendable, Hashable, CustomStringConvertible, Cu
             "projectID": projectID as Any,
             "redirectURIs": redirectURIs,
             "javascriptOrigins": javascriptOrigins,
+            "authURI": authURI as Any,
+            "tokenURI": tokenURI as Any,
         ])
     }
 }

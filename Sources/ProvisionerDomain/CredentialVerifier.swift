@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// What Google's token endpoint said about the client id and secret, when the
 /// worker asked it (contract section 7). The worker maps HTTP answers to these.
 public enum LiveCheckOutcome: String, Sendable, Hashable, Codable, CaseIterable {
@@ -15,10 +21,14 @@ public struct VerificationContext: Sendable, Hashable {
     public var clientIDActiveElsewhere: Bool
     /// nil when no live check was performed.
     public var liveCheck: LiveCheckOutcome?
+    /// The earlier upload whose secret was put into this file at upload (recorded on the
+    /// credential row), so that every verification of it says so; nil when it had its own.
+    public var secretCarriedFrom: UUID?
 
-    public init(clientIDActiveElsewhere: Bool = false, liveCheck: LiveCheckOutcome? = nil) {
+    public init(clientIDActiveElsewhere: Bool = false, liveCheck: LiveCheckOutcome? = nil, secretCarriedFrom: UUID? = nil) {
         self.clientIDActiveElsewhere = clientIDActiveElsewhere
         self.liveCheck = liveCheck
+        self.secretCarriedFrom = secretCarriedFrom
     }
 }
 
@@ -42,7 +52,8 @@ public struct Verdict: Sendable, Hashable {
 /// problems of a file are reported at once so the admin can fix them in one visit
 /// to the console. Findings come in a fixed order: file shape, client id, secret,
 /// endpoints, origins (missing, then unexpected), redirect URIs (missing, then
-/// unexpected), then the facts from the context (client id in use, live check).
+/// unexpected), then the facts from the context (secret carried over, client id in use,
+/// live check).
 ///
 /// Decisions the contract leaves open:
 /// - A file for a Desktop app (`installed`) gets only `client_type_installed`: its fields
@@ -100,6 +111,10 @@ public struct CredentialVerifier: Sendable {
             findings.append(Finding(code: .uriSetNotIssued))
         }
         let clientID = section?.clientID
+        if let source = context.secretCarriedFrom {
+            // The id, never the secret: findings are shown to people.
+            findings.append(Finding(code: .clientSecretCarriedOver, field: "web.client_secret", value: source.uuidString.lowercased()))
+        }
         if context.clientIDActiveElsewhere {
             findings.append(Finding(code: .clientIDInUse, field: clientID == nil ? nil : "web.client_id", value: clientID))
         }

@@ -34,12 +34,15 @@ public enum FindingCode: String, Sendable, Hashable, Codable, CaseIterable {
     /// More findings than a credential keeps (`CredentialVerifier.maxFindings`): the rest are
     /// left out, and this warning says how many.
     case findingsTruncated = "findings_truncated"
+    /// The file had no secret and none was given beside it: the secret of the tenant's newest
+    /// earlier upload of the same client id was put into it (`value` names that upload).
+    case clientSecretCarriedOver = "client_secret_carried_over"
 
     /// The severity the contract gives each code.
     public var severity: Severity {
         switch self {
         case .clientSecretUnusual, .redirectURIUnexpected, .javascriptOriginUnexpected,
-             .clientIDInUse, .liveCheckUnavailable, .findingsTruncated:
+             .clientIDInUse, .liveCheckUnavailable, .findingsTruncated, .clientSecretCarriedOver:
             .warning
         case .jsonNotObject, .clientTypeInstalled, .clientTypeUnknown, .fieldMissing,
              .clientIDMalformed, .clientSecretMissing, .authURIUnexpected, .tokenURIUnexpected,

@@ -110,6 +110,13 @@ extension Finding {
                 ja: "指摘事項が多いため、ほかに \(omitted) 件の指摘を省略しました（エラーを優先して表示しています）。表示されている指摘を修正して JSON をアップロードし直すと、残りの指摘も確認できます。",
                 en: "There are too many findings to list: \(omitted) more were left out (errors were kept before warnings). Fix the findings shown and upload the JSON again to see the rest."
             )
+        case .clientSecretCarriedOver:
+            return LocalizedText(
+                ja: "アップロードされたファイルにはクライアント シークレットが含まれていなかったため、同じクライアント ID で以前にアップロードされたファイル（アップロード ID: \(value)）のシークレットを引き継ぎました。"
+                    + "Google Cloud コンソールでそのシークレットを削除または無効にした場合は、連携できません。その場合は「APIとサービス > 認証情報」で対象の OAuth クライアントを開き、「シークレットを追加」で新しいシークレットを作成して、その場でダウンロードした JSON をアップロードしてください。",
+                en: "The uploaded file contains no client secret, so the secret of an earlier upload with the same client ID (upload ID: \(value)) was carried over. "
+                    + "If that secret was deleted or disabled in Google Cloud Console, the integration will not work: then open the OAuth client in APIs & Services > Credentials, click Add secret, and upload the JSON you download right away."
+            )
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ProvisionerDomain
 
@@ -13,6 +14,7 @@ struct VerifierCase: Sendable, CustomTestStringConvertible {
 }
 
 private let origins = "web.javascript_origins"
+private let carriedFrom = UUID(uuidString: "5F1D7C2A-8E34-4C61-B1F0-6A9D2E4B7C30")!
 private let redirects = "web.redirect_uris"
 
 @Suite("CredentialVerifier")
@@ -183,6 +185,16 @@ struct CredentialVerifierTests {
               expected: [Finding(code: .jsonNotObject), Finding(code: .uriSetNotIssued)]),
         .init(name: "client id in use elsewhere", file: F.cleanFile, context: .init(clientIDActiveElsewhere: true),
               expected: [Finding(code: .clientIDInUse, field: "web.client_id", value: F.clientID)]),
+        .init(name: "secret carried over: a warning naming the upload it came from", file: F.cleanFile,
+              context: .init(secretCarriedFrom: carriedFrom),
+              expected: [Finding(code: .clientSecretCarriedOver, field: "web.client_secret", value: "5f1d7c2a-8e34-4c61-b1f0-6a9d2e4b7c30")]),
+        .init(name: "secret carried over, in use elsewhere and refused by Google: in that order", file: F.cleanFile,
+              context: .init(clientIDActiveElsewhere: true, liveCheck: .clientSecretInvalid, secretCarriedFrom: carriedFrom),
+              expected: [
+                Finding(code: .clientSecretCarriedOver, field: "web.client_secret", value: "5f1d7c2a-8e34-4c61-b1f0-6a9d2e4b7c30"),
+                Finding(code: .clientIDInUse, field: "web.client_id", value: F.clientID),
+                Finding(code: .liveClientSecretInvalid, field: "web.client_secret"),
+              ]),
         .init(name: "live check: valid pair", file: F.cleanFile, context: .init(liveCheck: .validPair), expected: []),
         .init(name: "live check: client not found", file: F.cleanFile, context: .init(liveCheck: .clientNotFound),
               expected: [Finding(code: .liveClientNotFound, field: "web.client_id", value: F.clientID)]),

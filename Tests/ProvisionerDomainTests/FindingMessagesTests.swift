@@ -17,6 +17,7 @@ struct FindingMessagesTests {
         case .javascriptOriginUnexpected: Finding(code: code, field: "web.javascript_origins", value: "https://other.example.com")
         case .tooManyURIs: Finding(code: code, field: "web.redirect_uris", value: "12000", expected: "100")
         case .findingsTruncated: Finding(code: code, value: "61")
+        case .clientSecretCarriedOver: Finding(code: code, field: "web.client_secret", value: "5f1d7c2a-8e34-4c61-b1f0-6a9d2e4b7c30")
         default: Finding(code: code)
         }
     }
@@ -75,6 +76,7 @@ struct FindingMessagesTests {
     @Test("codes that need the console say where it is", arguments: [
         FindingCode.jsonNotObject, .clientTypeInstalled, .clientTypeUnknown, .fieldMissing, .clientIDMalformed,
         .clientSecretMissing, .authURIUnexpected, .tokenURIUnexpected, .liveClientNotFound, .liveClientSecretInvalid,
+        .clientSecretCarriedOver,
     ])
     func consolePath(_ code: FindingCode) {
         let finding = Self.samples.first { $0.code == code }!
@@ -127,6 +129,16 @@ struct FindingMessagesTests {
         }
     }
 
+    @Test("a carried-over secret names the upload it came from and what to do if it no longer works")
+    func secretCarriedOver() {
+        let finding = Finding(code: .clientSecretCarriedOver, field: "web.client_secret", value: "5f1d7c2a-8e34-4c61-b1f0-6a9d2e4b7c30")
+        #expect(finding.severity == .warning)
+        #expect(finding.message(in: .ja).contains("引き継ぎました"))
+        #expect(finding.message(in: .ja).contains("シークレットを追加"))
+        #expect(finding.message(in: .en).contains("carried over"))
+        #expect(finding.message(in: .en).contains("Add secret"))
+    }
+
     @Test("a wrong-list hint says to move the value")
     func wrongList() {
         let finding = Finding(code: .javascriptOriginMissing, field: "web.javascript_origins",
@@ -142,6 +154,7 @@ struct FindingTests {
     func severities(_ code: FindingCode) {
         let warnings: Set<FindingCode> = [
             .clientSecretUnusual, .redirectURIUnexpected, .javascriptOriginUnexpected, .clientIDInUse, .liveCheckUnavailable, .findingsTruncated,
+            .clientSecretCarriedOver,
         ]
         #expect(code.severity == (warnings.contains(code) ? .warning : .error))
         #expect(Finding(code: code).severity == code.severity)
@@ -154,7 +167,7 @@ struct FindingTests {
             "client_secret_missing", "client_secret_unusual", "auth_uri_unexpected", "token_uri_unexpected",
             "redirect_uri_missing", "redirect_uri_unexpected", "javascript_origin_missing", "javascript_origin_unexpected",
             "uri_set_not_issued", "client_id_in_use", "live_client_not_found", "live_client_secret_invalid",
-            "live_check_unavailable", "verification_failed", "too_many_uris", "findings_truncated",
+            "live_check_unavailable", "verification_failed", "too_many_uris", "findings_truncated", "client_secret_carried_over",
         ])
         #expect(NearMiss.allCases.map(\.rawValue) == [
             "trailing_slash", "scheme_http", "letter_case", "surrounding_spaces", "port", "callback_in_origins", "origin_in_redirects",
