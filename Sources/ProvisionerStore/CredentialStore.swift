@@ -27,22 +27,41 @@ public struct NewCredential: Sendable {
     public let id: UUID
     public let tenantID: UUID
     public let summary: ClientSecretsSummary
-    /// The whole uploaded file, sealed for this tenant and this credential id.
+    /// The whole uploaded file, sealed for this tenant and this credential id (with the secret
+    /// given beside it or carried over put in, when it had none).
     public let sealedFile: SealedSecret
     public let uploadedBy: Actor
+    /// The earlier upload of the tenant whose secret was carried over into this file.
+    public let secretCarriedFrom: UUID?
 
-    public init(id: UUID, tenantID: UUID, summary: ClientSecretsSummary, sealedFile: SealedSecret, uploadedBy: Actor) {
+    public init(
+        id: UUID, tenantID: UUID, summary: ClientSecretsSummary, sealedFile: SealedSecret, uploadedBy: Actor,
+        secretCarriedFrom: UUID? = nil
+    ) {
         self.id = id
         self.tenantID = tenantID
         self.summary = summary
         self.sealedFile = sealedFile
         self.uploadedBy = uploadedBy
+        self.secretCarriedFrom = secretCarriedFrom
     }
+}
+
+/// An earlier upload with its sealed file, offered to the carry-over rule (`ClientSecretCarryOver`).
+public struct SealedUpload: Sendable {
+    public let id: UUID
+    public let tenantID: UUID
+    public let uploadedAt: Date
+    public let clientID: String?
+    public let sealedFile: SealedSecret
 }
 
 public protocol CredentialStore: Sendable {
     /// Stores the upload and queues its verification in the same transaction (with a NOTIFY).
     func upload(_ credential: NewCredential, audit: AuditEntry) async throws -> CredentialRecord
+    /// The tenant's newest `limit` uploads of `clientID` with their sealed files, newest first:
+    /// where a secret may be carried over from.
+    func uploads(tenantID: UUID, clientID: String, limit: Int) async throws -> [SealedUpload]
     /// Newest first.
     func list(tenantID: UUID, scope: AccessScope, limit: Int, after: PageKey?) async throws -> [CredentialRecord]
     func get(tenantID: UUID, id: UUID, scope: AccessScope) async throws -> CredentialRecord?
@@ -82,10 +101,11 @@ public struct PostgresCredentialStore: CredentialStore {
             try await connection.query(
                 """
                 INSERT INTO credentials (id, tenant_id, uploaded_by, uploaded_by_token, sha256, client_type, client_id, project_id,
-                                         client_secret_hint, sealed_key_id, sealed_file)
+                                         client_secret_hint, sealed_key_id, sealed_file, secret_carried_from)
                 VALUES (\(credential.id), \(credential.tenantID), \(credential.uploadedBy.name ?? "unknown"), \(credential.uploadedBy.tokenID),
                         \(summary.sha256), \(summary.clientType?.rawValue), \(summary.clientID), \(summary.projectID),
-                        \(summary.clientSecretHint), \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)))
+                        \(summary.clientSecretHint), \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)),
+                        \(credential.secretCarriedFrom))
                 """,
                 logger: logger
             )
@@ -113,6 +133,30 @@ public struct PostgresCredentialStore: CredentialStore {
                 throw DatabaseUnavailable()
             }
             return record
+        }
+    }
+
+    public func uploads(tenantID: UUID, clientID: String, limit: Int) async throws -> [SealedUpload] {
+        // Scoped to the tenant by row-level security as well as by the condition: another
+        // tenant's file is never offered, even if the condition were wrong.
+        try await database.transaction(.tenant(tenantID)) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT c.id, c.tenant_id, c.uploaded_at, c.client_id, c.sealed_key_id, c.sealed_file FROM credentials c
+                WHERE c.tenant_id = \(tenantID) AND c.client_id = \(clientID)
+                ORDER BY c.uploaded_at DESC, c.id DESC
+                LIMIT \(limit)
+                """,
+                logger: database.logger
+            )
+            var uploads: [SealedUpload] = []
+            for try await (id, tenant, uploadedAt, clientID, keyID, sealed) in rows.decode((UUID, UUID, Date, String?, String, ByteBuffer).self) {
+                uploads.append(SealedUpload(
+                    id: id, tenantID: tenant, uploadedAt: uploadedAt, clientID: clientID,
+                    sealedFile: SealedSecret(keyID: keyID, combined: Array(buffer: sealed))
+                ))
+            }
+            return uploads
         }
     }
 
