@@ -53,40 +53,41 @@ enum AccessPolicy {
         return names.dropLast().joined(separator: ", ") + " or " + names.last!
     }
 
-    /// Every operation of openapi.yaml, by operationId. An operation missing here is refused
-    /// (500 in development, caught by the authorization matrix test).
+    /// Every operation of openapi.yaml, by the generator's operation id (`Operations.X.id`, so a
+    /// renamed operation does not compile until its rule follows). An operation missing here is
+    /// refused (500 in development, caught by the authorization matrix test).
     static let rules: [String: AccessRule] = [
-        "getHealth": .open("health.read"),
-        "getReadiness": .open("readiness.read"),
-        "getMetrics": .open("metrics.read"),
-        "getOpenAPIDocument": .open("openapi.read"),
+        Operations.GetHealth.id: .open("health.read"),
+        Operations.GetReadiness.id: .open("readiness.read"),
+        Operations.GetMetrics.id: .open("metrics.read"),
+        Operations.GetOpenAPIDocument.id: .open("openapi.read"),
 
-        "createTenant": AccessRule(action: "tenant.create", roles: [.support], scope: .global, mutates: true),
-        "listTenants": AccessRule(action: "tenant.list", roles: [.support, .dashboard], scope: .global, mutates: false),
-        "getTenant": AccessRule(action: "tenant.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
-        "updateTenant": AccessRule(action: "tenant.update", roles: [.support], scope: .tenantPath, mutates: true),
+        Operations.CreateTenant.id: AccessRule(action: "tenant.create", roles: [.support], scope: .global, mutates: true),
+        Operations.ListTenants.id: AccessRule(action: "tenant.list", roles: [.support, .dashboard], scope: .global, mutates: false),
+        Operations.GetTenant.id: AccessRule(action: "tenant.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        Operations.UpdateTenant.id: AccessRule(action: "tenant.update", roles: [.support], scope: .tenantPath, mutates: true),
 
-        "issueURISet": AccessRule(action: "uri_set.issue", roles: [.support], scope: .tenantPath, mutates: true),
-        "getCurrentURISet": AccessRule(action: "uri_set.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
-        "listURISets": AccessRule(action: "uri_set.list", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
-        "getSetupSheet": AccessRule(action: "setup_sheet.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        Operations.IssueURISet.id: AccessRule(action: "uri_set.issue", roles: [.support], scope: .tenantPath, mutates: true),
+        Operations.GetCurrentURISet.id: AccessRule(action: "uri_set.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        Operations.ListURISets.id: AccessRule(action: "uri_set.list", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        Operations.GetSetupSheet.id: AccessRule(action: "setup_sheet.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
 
-        "uploadCredential": AccessRule(action: "credential.upload", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
-        "listCredentials": AccessRule(action: "credential.list", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
-        "getCredential": AccessRule(action: "credential.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
-        "reverifyCredential": AccessRule(action: "credential.reverify", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
-        "getActiveCredential": AccessRule(action: "credential.active.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
-        "getActiveCredentialSecret": AccessRule(
+        Operations.UploadCredential.id: AccessRule(action: "credential.upload", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
+        Operations.ListCredentials.id: AccessRule(action: "credential.list", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        Operations.GetCredential.id: AccessRule(action: "credential.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        Operations.ReverifyCredential.id: AccessRule(action: "credential.reverify", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
+        Operations.GetActiveCredential.id: AccessRule(action: "credential.active.read", roles: everyoneButRuntime, scope: .tenantPath, mutates: false),
+        Operations.GetActiveCredentialSecret.id: AccessRule(
             action: "credential.secret_read", roles: [.runtime], scope: .tenantPath, mutates: false, auditsEveryAttempt: true
         ),
 
-        "putCalendarSettings": AccessRule(action: "calendar_settings.update", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
+        Operations.PutCalendarSettings.id: AccessRule(action: "calendar_settings.update", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
 
-        "createToken": AccessRule(action: "token.create", roles: [.support], scope: .global, mutates: true),
-        "listTokens": AccessRule(action: "token.list", roles: [.support], scope: .global, mutates: false),
-        "revokeToken": AccessRule(action: "token.revoke", roles: [.support], scope: .global, mutates: true),
+        Operations.CreateToken.id: AccessRule(action: "token.create", roles: [.support], scope: .global, mutates: true),
+        Operations.ListTokens.id: AccessRule(action: "token.list", roles: [.support], scope: .global, mutates: false),
+        Operations.RevokeToken.id: AccessRule(action: "token.revoke", roles: [.support], scope: .global, mutates: true),
 
-        "getDashboardSummary": AccessRule(action: "dashboard.summary.read", roles: [.support, .dashboard], scope: .global, mutates: false),
-        "listAuditEvents": AccessRule(action: "audit.list", roles: [.support, .dashboard], scope: .global, mutates: false),
+        Operations.GetDashboardSummary.id: AccessRule(action: "dashboard.summary.read", roles: [.support, .dashboard], scope: .global, mutates: false),
+        Operations.ListAuditEvents.id: AccessRule(action: "audit.list", roles: [.support, .dashboard], scope: .global, mutates: false),
     ]
 }

@@ -53,7 +53,9 @@ import Testing
         Row(operationID: "listAuditEvents", method: .get, path: "/v1/audit-events", body: nil, allowed: [.support, .dashboard]),
     ]
 
-    static let publicOperations: Set<String> = ["getHealth", "getReadiness", "getMetrics", "getOpenAPIDocument"]
+    static let publicOperations: Set<String> = [
+        Operations.GetHealth.id, Operations.GetReadiness.id, Operations.GetMetrics.id, Operations.GetOpenAPIDocument.id,
+    ]
 
     @Test func everyOperationHasARow() {
         let document = String(decoding: PackageResources.openapi_yaml, as: UTF8.self)
