@@ -37,7 +37,10 @@ import Testing
     static func withStores<T: Sendable>(_ body: @Sendable (Stores) async throws -> T) async throws -> T {
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-                let database = Database(client: client, logger: logger)
+                // The tests' own writes wait longer than the service's 5 s: with every suite
+                // running at once on two cores, 40 concurrent writes through two connections
+                // can take longer than that, and the deadline is not what these tests are about.
+                let database = Database(client: client, logger: logger, deadline: .seconds(30))
                 return try await body(Stores(
                     database: database, tenants: PostgresTenantStore(database: database), tokens: PostgresTokenStore(database: database),
                     audit: PostgresAuditStore(database: database), client: client
