@@ -112,14 +112,16 @@ let package = Package(
             path: "Tests/ProvisionerTestSupport",
             swiftSettings: swiftSettings
         ),
+        // A seeded generator for the random tests of every test target.
+        .target(name: "SeededRandom", path: "Tests/SeededRandom", swiftSettings: swiftSettings),
         .testTarget(
             name: "ProvisionerDomainTests",
-            dependencies: ["ProvisionerDomain"],
+            dependencies: ["ProvisionerDomain", "SeededRandom"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProvisionerStoreTests",
-            dependencies: ["ProvisionerStore", "ProvisionerTestSupport"],
+            dependencies: ["ProvisionerStore", "ProvisionerTestSupport", "SeededRandom"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import SeededRandom
 import Testing
 @testable import ProvisionerDomain
 
@@ -350,7 +351,7 @@ struct JSONParserTests {
 
     @Test("random mutations of a real file never crash")
     func mutations() {
-        var random = SplitMix64(seed: 0x5EED)
+        var random = SeededRandom(seed: 0x5EED)
         let seed = Array(CredentialFixtures.cleanFileText.utf8)
         let interesting: [UInt8] = [0x00, 0x22, 0x5C, 0x7B, 0x7D, 0x5B, 0x5D, 0x2C, 0x3A, 0x80, 0xC3, 0xE3, 0xF0, 0xFF, 0x75, 0x30, 0x2D]
         for _ in 0..<3000 {
@@ -368,18 +369,5 @@ struct JSONParserTests {
             _ = try? JSONParser().parse(bytes)
             _ = CredentialVerifier().verify(fileBytes: bytes, against: CredentialFixtures.issued, context: .init())
         }
-    }
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

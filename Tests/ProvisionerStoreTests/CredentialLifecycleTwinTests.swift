@@ -3,6 +3,7 @@ import PostgresNIO
 import ProvisionerDomain
 import ProvisionerStore
 import ProvisionerTestSupport
+import SeededRandom
 import Testing
 
 /// `complete_verifications` (SQL, set-based) and `CredentialLifecycle.record` (Swift, the
@@ -26,7 +27,7 @@ struct CredentialLifecycleTwinTests {
             try await TestDatabase.withClient(url, purpose: .owner) { owner in
                 try await TestDatabase.withClient(url, purpose: .worker(maximumConnections: 2)) { worker in
                     let queue = VerificationQueue(client: worker, logger: TestDatabase.logger)
-                    var random = SplitMix64(seed: seed)
+                    var random = SeededRandom(seed: seed)
                     for round in 0..<Self.rounds {
                         var tenants = (0..<Self.tenantsPerRound).map { _ in Self.randomTenant(&random) }
                         try await Self.insert(tenants, round: round, on: owner)
@@ -54,7 +55,7 @@ struct CredentialLifecycleTwinTests {
         var model: CredentialLifecycle.Tenant
     }
 
-    static func randomTenant(_ random: inout SplitMix64) -> TwinTenant {
+    static func randomTenant(_ random: inout SeededRandom) -> TwinTenant {
         let current: Int? = random.next(below: 5) == 0 ? nil : 1 + random.next(below: 3)
         let base = Date(timeIntervalSince1970: 1_790_000_000)
         var uploads: [UUID: CredentialLifecycle.Upload] = [:]
@@ -87,7 +88,7 @@ struct CredentialLifecycleTwinTests {
     /// The batch as the worker sends it, and what of it the model sees: a stale version is
     /// the SQL's fence, so the model is not told of it.
     static func randomBatch(
-        for tenants: [TwinTenant], _ random: inout SplitMix64
+        for tenants: [TwinTenant], _ random: inout SeededRandom
     ) -> (outcomes: [VerificationOutcome], model: [CredentialLifecycle.Verdict]) {
         var outcomes: [VerificationOutcome] = []
         var model: [CredentialLifecycle.Verdict] = []
@@ -188,26 +189,5 @@ struct CredentialLifecycleTwinTests {
         let rows = try await owner.query("SELECT state FROM tenants WHERE id = \(id)", logger: TestDatabase.logger)
         for try await state in rows.decode(String.self) { return TenantState(rawValue: state) }
         return nil
-    }
-}
-
-/// A small seeded generator, so that a failing round can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(below bound: Int) -> Int {
-        Int(next() % UInt64(bound))
     }
 }
