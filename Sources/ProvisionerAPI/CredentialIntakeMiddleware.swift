@@ -11,6 +11,7 @@ import ProvisionerDomain
 enum UploadedFile {
     struct JSONUpload: Sendable {
         let bytes: [UInt8]
+        let file: ClientSecretsFile
         let summary: ClientSecretsSummary
     }
 
@@ -21,10 +22,11 @@ enum UploadedFile {
     /// Refuses what is not a client_secrets.json we could store: not UTF-8 JSON (a leading
     /// byte order mark is fine), or nested deeper than 32 -> 400 `invalid_json` saying where.
     /// The size was bounded while the body was read (`RequestBodyMiddleware`, and the `file`
-    /// part in `ServiceAPI.fileBytes(from:)`).
-    static func validate(_ bytes: [UInt8]) throws -> ClientSecretsSummary {
+    /// part in `ServiceAPI.form(from:)`).
+    static func validate(_ bytes: [UInt8]) throws -> JSONUpload {
         do {
-            return try ClientSecretsSummary.summarize(bytes)
+            let file = ClientSecretsFile(try JSONParser().parse(bytes))
+            return JSONUpload(bytes: bytes, file: file, summary: ClientSecretsSummary(file: file, sha256: ClientSecretsSummary.sha256Hex(bytes)))
         } catch {
             throw Problem(.badRequest, code: "invalid_json", detail: "The file is not valid JSON: \(error.description)")
         }
@@ -47,7 +49,7 @@ struct CredentialIntakeMiddleware: ServerMiddleware {
         switch mediaType {
         case "application/json":
             let bytes = try await RequestBodyLimit.collect(body, request: request)
-            let upload = UploadedFile.JSONUpload(bytes: bytes, summary: try UploadedFile.validate(bytes))
+            let upload = try UploadedFile.validate(bytes)
             // The generated code still decodes a JSON body; it gets a stand-in that always
             // decodes, and the handler reads the bytes as sent.
             return try await UploadedFile.$json.withValue(upload) {

@@ -117,6 +117,8 @@ extension Components.Schemas.CredentialSecret {
         try container.encodeOrNull(clientId, forKey: .clientId)
         try container.encodeOrNull(clientSecret, forKey: .clientSecret)
         try container.encodeOrNull(projectId, forKey: .projectId)
+        try container.encodeOrNull(authUri, forKey: .authUri)
+        try container.encodeOrNull(tokenUri, forKey: .tokenUri)
         try container.encodeOrNull(redirectUris, forKey: .redirectUris)
         try container.encodeOrNull(javascriptOrigins, forKey: .javascriptOrigins)
         try container.encodeOrNull(uriSetVersion, forKey: .uriSetVersion)

@@ -10,26 +10,37 @@ extension ServiceAPI {
         let caller = try Caller.required()
         let tenant = try await tenant(input.path.slug, for: caller)
         try refuseIfSuspended(tenant, for: caller)
-        let bytes: [UInt8]
-        let summary: ClientSecretsSummary
+        let upload: UploadedFile.JSONUpload
+        var supplied: SuppliedClientSecret?
         switch input.body {
         case .json:
             // Read and checked by CredentialIntakeMiddleware.
-            guard let upload = UploadedFile.json else { throw Problem.internalError() }
-            (bytes, summary) = (upload.bytes, upload.summary)
+            guard let checked = UploadedFile.json else { throw Problem.internalError() }
+            upload = checked
         case .multipartForm(let parts):
-            bytes = try await Self.fileBytes(from: parts)
-            summary = try UploadedFile.validate(bytes)
+            let form = try await Self.form(from: parts)
+            upload = try UploadedFile.validate(form.file)
+            if let field = form.clientSecret {
+                do {
+                    supplied = try SuppliedClientSecret.parse(field)
+                } catch {
+                    throw Problem.clientSecretInvalid(error)
+                }
+            }
         }
+        let stored = try await storedUpload(upload, supplied: supplied, tenantID: tenant.id)
         let id = UUID()
         let sealed: SealedSecret
         do {
-            sealed = try sealer.seal(bytes, tenantID: tenant.id, credentialID: id)
+            sealed = try sealer.seal(stored.bytes, tenantID: tenant.id, credentialID: id)
         } catch {
             throw Problem.internalError()
         }
         let record = try await credentials.upload(
-            NewCredential(id: id, tenantID: tenant.id, summary: summary, sealedFile: sealed, uploadedBy: caller.token.actor),
+            NewCredential(
+                id: id, tenantID: tenant.id, summary: stored.summary, sealedFile: sealed, uploadedBy: caller.token.actor,
+                secretCarriedFrom: stored.secretCarriedFrom
+            ),
             audit: caller.audit(tenantSlug: tenant.slug)
         )
         let language = Language.preferred(byAcceptLanguage: input.headers.acceptLanguage)
@@ -103,39 +114,69 @@ extension ServiceAPI {
             ])
             throw Problem.internalError()
         }
+        // A verified file has both endpoints (else `field_missing`).
+        guard let authURI = file.authURI, let tokenURI = file.tokenURI else {
+            RequestScope.now.logger.error("the active credential has no auth_uri or token_uri", metadata: ["credential": "\(record.id)"])
+            throw Problem.internalError()
+        }
         return .ok(.init(headers: .init(cacheControl: .noStore), body: .json(.init(
             clientId: file.clientID, clientSecret: file.clientSecret, projectId: file.projectID,
+            authUri: authURI, tokenUri: tokenURI,
             redirectUris: file.redirectURIs, javascriptOrigins: file.javascriptOrigins, uriSetVersion: record.uriSetVersion ?? 0
         ))))
     }
 
-    /// The `file` part of a multipart upload, read with the 64 KiB ceiling.
-    static func fileBytes(from parts: MultipartBody<Operations.UploadCredential.Input.Body.MultipartFormPayload>) async throws -> [UInt8] {
+    /// The parts of a multipart upload: `file` (required, read with the 64 KiB ceiling) and
+    /// `client_secret` (optional, the secret Google showed when it was created).
+    struct UploadForm {
+        let file: [UInt8]
+        /// The field's bytes as sent, nil when absent; checked by `SuppliedClientSecret`.
+        let clientSecret: [UInt8]?
+    }
+
+    static func form(from parts: MultipartBody<Operations.UploadCredential.Input.Body.MultipartFormPayload>) async throws -> UploadForm {
         // The parts are parsed and checked while they are read: a malformed body, a missing
-        // or repeated `file` part or an unknown part surfaces here.
+        // or repeated `file` part, a repeated `client_secret` or an unknown part surfaces here.
         do {
             var fileBytes: [UInt8]?
+            var clientSecret: [UInt8]?
             // Every part is read, not just the first `file`: a second `file` or another part
             // is refused by the generated parser only once it is reached. The whole body is
             // already bounded by `RequestBodyMiddleware`.
             for try await part in parts {
-                guard case .file(let file) = part else { continue }
-                var bytes: [UInt8] = []
-                for try await chunk in file.payload.body {
-                    guard bytes.count + chunk.count <= RequestBodyLimit.fileBytes else {
-                        throw RequestBodyLimit.tooLarge()
-                    }
-                    bytes.append(contentsOf: chunk)
+                switch part {
+                case .file(let file):
+                    fileBytes = try await collect(file.payload.body, limit: RequestBodyLimit.fileBytes)
+                case .clientSecret(let field):
+                    // One byte over the limit is enough to refuse it as too long.
+                    clientSecret = try await collect(field.payload.body, limit: ClientSecretIntake.maxSuppliedLength + 1, truncating: true)
                 }
-                fileBytes = bytes
             }
-            if let fileBytes { return fileBytes }
+            if let fileBytes { return UploadForm(file: fileBytes, clientSecret: clientSecret) }
         } catch let problem as Problem {
             throw problem
         } catch {
-            throw Problem.invalid("file", "The multipart body must be well-formed and hold exactly one part, named 'file', with the client_secrets.json.")
+            throw Problem.invalid(
+                "file",
+                "The multipart body must be well-formed and hold one part named 'file', with the client_secrets.json, and at most one named 'client_secret'."
+            )
         }
         throw Problem.invalid("file", "The multipart body has no part named 'file': send the client_secrets.json as `-F file=@client_secrets.json`.")
+    }
+
+    /// The bytes of a part: over `limit`, 413, or with `truncating` the first `limit` bytes
+    /// (the rest is still read, so that the parser reaches the next part).
+    private static func collect(_ body: HTTPBody, limit: Int, truncating: Bool = false) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await chunk in body {
+            guard bytes.count + chunk.count <= limit else {
+                guard truncating else { throw RequestBodyLimit.tooLarge() }
+                bytes.append(contentsOf: chunk.prefix(limit - bytes.count))
+                continue
+            }
+            bytes.append(contentsOf: chunk)
+        }
+        return bytes
     }
 }
 

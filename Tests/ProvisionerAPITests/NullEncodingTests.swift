@@ -106,7 +106,7 @@ import Testing
                 "CredentialSecret",
                 try Self.jsonObject(
                     Components.Schemas.CredentialSecret(
-                        clientId: "c", clientSecret: "s", redirectUris: [], javascriptOrigins: [], uriSetVersion: 1
+                        clientId: "c", clientSecret: "s", authUri: "a", tokenUri: "t", redirectUris: [], javascriptOrigins: [], uriSetVersion: 1
                     )
                 ),
                 ["project_id"]

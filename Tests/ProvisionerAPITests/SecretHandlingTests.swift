@@ -284,6 +284,26 @@ import Testing
                     contentType: "multipart/form-data; boundary=\(boundary)"
                 )
                 #expect(noFilePart.status == .badRequest)
+                // The secret beside a file without one; beside a file with another; out of bounds.
+                let withoutSecret = CredentialFixture.file(secret: nil)
+                for (field, status) in [
+                    (secret, HTTPResponse.Status.accepted), ("GOCSPX-" + "SomethingElseEntirely_-0123", .unprocessableContent),
+                    (secret + "\n", .unprocessableContent), (String(repeating: secret, count: 10), .unprocessableContent),
+                ] {
+                    let reply = try await client.sendBytes(
+                        .post, "/v1/tenants/acme/credentials", token: setup.admin.token,
+                        bytes: CredentialFixture.multipart(boundary: boundary, [
+                            (name: "file", filename: "client_secrets.json", contentType: "application/json",
+                             bytes: Array((status == .accepted || field.hasSuffix("\n") ? withoutSecret : file).utf8)),
+                            (name: "client_secret", filename: nil, contentType: nil, bytes: Array(field.utf8)),
+                        ]),
+                        contentType: "multipart/form-data; boundary=\(boundary)"
+                    )
+                    #expect(reply.status == status, "\(reply.text)")
+                }
+                // Carried over from the newest upload of the client id.
+                let carried = try await client.send(.post, "/v1/tenants/acme/credentials", token: setup.admin.token, body: withoutSecret)
+                #expect(carried.status == .accepted)
                 let forbidden = try await client.send(.post, "/v1/tenants/acme/credentials", token: setup.runtime.token, body: file)
                 #expect(forbidden.status == .forbidden)
                 let unauthenticated = try await client.send(.post, "/v1/tenants/acme/credentials", token: "agp_invalid", body: file)
@@ -301,6 +321,10 @@ import Testing
                 try await CredentialFixture.execute(url, "UPDATE credentials SET sealed_file = set_byte(sealed_file, 20, get_byte(sealed_file, 20) # 1)")
                 let failing = try await client.send(.get, "/v1/tenants/acme/credentials/active/secret", token: setup.runtime.token)
                 #expect(failing.status == .internalServerError)
+                // An upload to carry over to, when no earlier file opens: taken, nothing carried.
+                let unopenable = try await client.send(.post, "/v1/tenants/acme/credentials", token: setup.admin.token, body: withoutSecret)
+                #expect(unopenable.status == .accepted)
+                #expect(unopenable.object?["client_secret_hint"] is NSNull)
             }
         }
 
