@@ -2,10 +2,12 @@
 # bench/run-all.sh (`make bench`): every benchmark, then one table of their figures.
 #
 # Builds the release binaries once (or takes $BIN_DIR), then runs bench/drain.sh,
-# bench/latency.sh and every bench/dashboard-*.sh (not the *-seed.sh helpers), one after the
-# other, each with its own defaults (BENCH_QUICK=1: smaller runs, for a smoke test). A script
-# reports figures as `RESULT name=value unit` lines; its whole output goes to
-# .local/bench/NAME.log. Exits non-zero if any script failed (the table still prints).
+# bench/latency.sh, bench/client-latency.sh, bench/queue-vs-pgqueuer.sh (which installs PgQueuer
+# from PyPI into .local/pgqueuer-venv the first time) and every bench/dashboard-*.sh (not the
+# *-seed.sh helpers), one after the other, each with its own defaults (BENCH_QUICK=1: smaller
+# runs, for a smoke test). A script reports figures as `RESULT name=value unit` lines; its
+# whole output goes to .local/bench/NAME.log. Exits non-zero if any script failed (the table
+# still prints).
 set -euo pipefail
 
 LOG_TAG=bench
@@ -23,12 +25,13 @@ if [ -z "${BIN_DIR:-}" ]; then
 fi
 export BIN_DIR
 
-scripts=(bench/drain.sh bench/latency.sh)
+scripts=(bench/drain.sh bench/latency.sh bench/client-latency.sh bench/queue-vs-pgqueuer.sh)
 for script in bench/dashboard-*.sh; do
 	case "$script" in *-seed.sh | *'*'*) continue ;; esac
 	scripts+=("$script")
 done
-declare -A quick_args=([bench/drain.sh]="5000 200" [bench/latency.sh]="50 10 5")
+declare -A quick_args=([bench/drain.sh]="5000 200" [bench/latency.sh]="50 10 5" [bench/client-latency.sh]="50 50"
+	[bench/queue-vs-pgqueuer.sh]="5000 5x100")
 
 out=.local/bench
 mkdir -p "$out"
