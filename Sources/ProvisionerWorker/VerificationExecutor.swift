@@ -30,14 +30,14 @@ struct VerificationExecutor: Sendable {
     let metrics: WorkerMetrics
     let logger: Logger
 
-    func execute(_ batch: [ClaimedVerification], clientIDsInUse: Set<String>) async -> [JobResult] {
+    func execute(_ batch: [ClaimedVerification]) async -> [JobResult] {
         guard let liveCheck else {
-            return batch.map { verifyOffline($0, clientIDsInUse: clientIDsInUse) }
+            return batch.map { verifyOffline($0) }
         }
         return await withTaskGroup(of: (Int, JobResult).self) { group in
             for (index, claim) in batch.enumerated() {
                 group.addTask {
-                    (index, await verifyWithLiveCheck(claim, clientIDsInUse: clientIDsInUse, liveCheck: liveCheck))
+                    (index, await verifyWithLiveCheck(claim, liveCheck: liveCheck))
                 }
             }
             var results = [JobResult?](repeating: nil, count: batch.count)
@@ -49,17 +49,17 @@ struct VerificationExecutor: Sendable {
     }
 
     /// Without the live check: no suspension at all.
-    func verifyOffline(_ claim: ClaimedVerification, clientIDsInUse: Set<String>) -> JobResult {
+    func verifyOffline(_ claim: ClaimedVerification) -> JobResult {
         let bytes: [UInt8]
         do {
             bytes = try sealer.open(claim.sealedFile, tenantID: claim.tenantID, credentialID: claim.credentialID)
         } catch {
             return .failed(claim, reason: "the sealed file cannot be opened: \(error.description)")
         }
-        return decide(claim, fileBytes: bytes, clientIDsInUse: clientIDsInUse, liveCheck: nil)
+        return decide(claim, fileBytes: bytes, liveCheck: nil)
     }
 
-    private func verifyWithLiveCheck(_ claim: ClaimedVerification, clientIDsInUse: Set<String>, liveCheck: any LiveCheck) async -> JobResult {
+    private func verifyWithLiveCheck(_ claim: ClaimedVerification, liveCheck: any LiveCheck) async -> JobResult {
         let bytes: [UInt8]
         do {
             bytes = try sealer.open(claim.sealedFile, tenantID: claim.tenantID, credentialID: claim.credentialID)
@@ -83,12 +83,12 @@ struct VerificationExecutor: Sendable {
             if let outcome { metrics.recordLiveCheck(outcome) }
         }
         if Task.isCancelled { return .interrupted(claim) }
-        return decide(claim, fileBytes: bytes, clientIDsInUse: clientIDsInUse, liveCheck: outcome)
+        return decide(claim, fileBytes: bytes, liveCheck: outcome)
     }
 
-    private func decide(_ claim: ClaimedVerification, fileBytes: [UInt8], clientIDsInUse: Set<String>, liveCheck: LiveCheckOutcome?) -> JobResult {
+    private func decide(_ claim: ClaimedVerification, fileBytes: [UInt8], liveCheck: LiveCheckOutcome?) -> JobResult {
         let context = VerificationContext(
-            clientIDActiveElsewhere: claim.clientID.map(clientIDsInUse.contains) ?? false,
+            clientIDActiveElsewhere: claim.clientIDActiveElsewhere,
             liveCheck: liveCheck
         )
         let verdict = verifier.verify(fileBytes: fileBytes, against: claim.uriSet, context: context)

@@ -99,22 +99,11 @@ struct VerificationProducer: Sendable {
     func process(_ batch: [ClaimedVerification]) async {
         let clock = ContinuousClock()
         let started = clock.now
-        let pairs = batch.compactMap { claim in claim.clientID.map { (clientID: $0, tenantID: claim.tenantID) } }
-        let results: [JobResult] = await renewer.renewing(batch) { [queue, executor, logger] in
-            do {
-                let inUse = try await queue.clientIDsActiveElsewhere(pairs)
-                let looked = clock.now
-                let results = await executor.execute(batch, clientIDsInUse: inUse)
-                logger.trace("batch verified", metadata: [
-                    "count": "\(batch.count)", "in_use_query": "\(started.duration(to: looked))", "verify": "\(looked.duration(to: clock.now))",
-                ])
-                return results
-            } catch {
-                let cancelled = Task.isCancelled
-                return batch.map { claim in
-                    cancelled ? .interrupted(claim) : .failed(claim, reason: "database: \(DatabaseUnavailable.safeDescription(of: error))")
-                }
-            }
+        // Whether each client id is in use elsewhere came with the claim.
+        let results: [JobResult] = await renewer.renewing(batch) { [executor, logger] in
+            let results = await executor.execute(batch)
+            logger.trace("batch verified", metadata: ["count": "\(batch.count)", "verify": "\(started.duration(to: clock.now))"])
+            return results
         }
         // An unstructured task does not inherit cancellation.
         let verified = clock.now
