@@ -16,6 +16,8 @@ public struct ClaimedVerification: Sendable {
     public let uriSet: IssuedURISet?
     /// When this verification was asked for (upload, re-verification, new URI set).
     public let pendingSince: Date
+    /// The earlier upload whose secret was carried over into this file (migration 0014).
+    public var secretCarriedFrom: UUID? = nil
     /// Whether `clientID` was, when the batch was claimed, the active credential of another
     /// tenant (looked up by the claim statement itself; false for a job handed back by the
     /// rescuer, which gets no verdict from the verifier).
@@ -103,15 +105,15 @@ public struct VerificationQueue: Sendable {
             ) elsewhere ON true
             WHERE c.id = picked.id
             RETURNING c.id, c.tenant_id, c.verification_version, c.attempts, c.client_id, c.sealed_key_id, c.sealed_file,
-                      c.requested_at, u.version, u.host, u.javascript_origins, u.redirect_uris,
+                      c.requested_at, u.version, u.host, u.javascript_origins, u.redirect_uris, c.secret_carried_from,
                       coalesce(elsewhere.in_use, false)
             """,
             logger: logger
         )
         var claimed: [ClaimedVerification] = []
         claimed.reserveCapacity(limit)
-        for try await (id, tenantID, version, attempt, clientID, keyID, sealed, pendingSince, uriVersion, host, origins, redirects, inUse)
-            in rows.decode((UUID, UUID, Int, Int, String?, String, ByteBuffer, Date, Int?, String?, [String]?, [String]?, Bool).self)
+        for try await (id, tenantID, version, attempt, clientID, keyID, sealed, pendingSince, uriVersion, host, origins, redirects, carriedFrom, inUse)
+            in rows.decode((UUID, UUID, Int, Int, String?, String, ByteBuffer, Date, Int?, String?, [String]?, [String]?, UUID?, Bool).self)
         {
             var uriSet: IssuedURISet?
             if let uriVersion, let host, let origins, let redirects {
@@ -120,7 +122,7 @@ public struct VerificationQueue: Sendable {
             claimed.append(ClaimedVerification(
                 credentialID: id, tenantID: tenantID, version: version, attempt: attempt, clientID: clientID,
                 sealedFile: SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), uriSet: uriSet, pendingSince: pendingSince,
-                clientIDActiveElsewhere: inUse
+                secretCarriedFrom: carriedFrom, clientIDActiveElsewhere: inUse
             ))
         }
         return claimed

@@ -89,7 +89,8 @@ struct VerificationExecutor: Sendable {
     private func decide(_ claim: ClaimedVerification, fileBytes: [UInt8], liveCheck: LiveCheckOutcome?) -> JobResult {
         let context = VerificationContext(
             clientIDActiveElsewhere: claim.clientIDActiveElsewhere,
-            liveCheck: liveCheck
+            liveCheck: liveCheck,
+            secretCarriedFrom: claim.secretCarriedFrom
         )
         let verdict = verifier.verify(fileBytes: fileBytes, against: claim.uriSet, context: context)
         return .verdict(claim, VerificationOutcome(

@@ -127,7 +127,8 @@ enum CredentialFixture {
     // MARK: verification without the worker
 
     /// Claims every due verification and records the verifier's verdict, as the worker would
-    /// (without the live check); returns the states recorded, by credential id.
+    /// (without the live check, with the carried-over secret's origin); returns the states
+    /// recorded, by credential id.
     @discardableResult
     static func verifyPending(
         _ url: DatabaseURL, keyring: EncryptionKeyring = testKeyring, logger: Logger = TestDatabase.logger
@@ -140,7 +141,9 @@ enum CredentialFixture {
             var states: [String: CredentialState] = [:]
             for claim in claimed {
                 let bytes = try sealer.open(claim.sealedFile, tenantID: claim.tenantID, credentialID: claim.credentialID)
-                let verdict = CredentialVerifier().verify(fileBytes: bytes, against: claim.uriSet)
+                let verdict = CredentialVerifier().verify(
+                    fileBytes: bytes, against: claim.uriSet, context: VerificationContext(secretCarriedFrom: claim.secretCarriedFrom)
+                )
                 outcomes.append(VerificationOutcome(
                     credentialID: claim.credentialID, version: claim.version, state: verdict.state,
                     findings: verdict.findings, uriSetVersion: claim.uriSet?.version
@@ -714,8 +717,12 @@ extension TestClientProtocol {
             let reply = try await client.send(.get, "/v1/tenants/acme/credentials/active/secret", token: setup.runtime.token, requestID: "runtime-read-1")
             #expect(reply.status == .ok, "\(reply.text)")
             let secret = try #require(reply.object)
-            #expect(Set(secret.keys) == ["client_id", "client_secret", "project_id", "redirect_uris", "javascript_origins", "uri_set_version"])
+            #expect(Set(secret.keys) == [
+                "client_id", "client_secret", "project_id", "auth_uri", "token_uri", "redirect_uris", "javascript_origins", "uri_set_version",
+            ])
             #expect(secret["client_id"] as? String == CredentialFixture.clientID)
+            #expect(secret["auth_uri"] as? String == "https://accounts.google.com/o/oauth2/auth")
+            #expect(secret["token_uri"] as? String == "https://oauth2.googleapis.com/token")
             #expect(secret["client_secret"] as? String == CredentialFixture.secret)
             #expect(secret["project_id"] as? String == CredentialFixture.projectID)
             #expect(secret["redirect_uris"] as? [String] == [CredentialFixture.callback("acme"), CredentialFixture.myAccount])
