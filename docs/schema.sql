@@ -397,6 +397,26 @@ ALTER TABLE public.audit_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
 );
 
 --
+-- Name: console_sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.console_sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    session_hash bytea NOT NULL,
+    tenant_id uuid,
+    link_id uuid,
+    token_id uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    ended_at timestamp with time zone,
+    CONSTRAINT console_sessions_check CHECK ((((link_id IS NOT NULL) AND (tenant_id IS NOT NULL) AND (token_id IS NULL)) OR ((token_id IS NOT NULL) AND (link_id IS NULL) AND (tenant_id IS NULL)))),
+    CONSTRAINT console_sessions_session_hash_check CHECK ((length(session_hash) = 32))
+);
+
+ALTER TABLE ONLY public.console_sessions FORCE ROW LEVEL SECURITY;
+
+--
 -- Name: credentials; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -456,6 +476,27 @@ CREATE TABLE public.idempotency_keys (
 );
 
 ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: onboarding_links; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.onboarding_links (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    code_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by uuid,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    use_count integer DEFAULT 0 NOT NULL,
+    CONSTRAINT onboarding_links_check CHECK ((expires_at > created_at)),
+    CONSTRAINT onboarding_links_code_hash_check CHECK ((length(code_hash) = 32)),
+    CONSTRAINT onboarding_links_use_count_check CHECK ((use_count >= 0))
+);
+
+ALTER TABLE ONLY public.onboarding_links FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
@@ -583,6 +624,20 @@ ALTER TABLE ONLY public.audit_events
     ADD CONSTRAINT audit_events_pkey PRIMARY KEY (id);
 
 --
+-- Name: console_sessions console_sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.console_sessions
+    ADD CONSTRAINT console_sessions_pkey PRIMARY KEY (id);
+
+--
+-- Name: console_sessions console_sessions_session_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.console_sessions
+    ADD CONSTRAINT console_sessions_session_hash_key UNIQUE (session_hash);
+
+--
 -- Name: credentials credentials_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -602,6 +657,20 @@ ALTER TABLE ONLY public.idempotency_keys
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_token_id_key_key UNIQUE (token_id, key);
+
+--
+-- Name: onboarding_links onboarding_links_code_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.onboarding_links
+    ADD CONSTRAINT onboarding_links_code_hash_key UNIQUE (code_hash);
+
+--
+-- Name: onboarding_links onboarding_links_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.onboarding_links
+    ADD CONSTRAINT onboarding_links_pkey PRIMARY KEY (id);
 
 --
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -690,6 +759,18 @@ CREATE INDEX audit_events_tenant ON public.audit_events USING btree (tenant_slug
 CREATE INDEX audit_events_tenant_action ON public.audit_events USING btree (tenant_slug, action, id DESC);
 
 --
+-- Name: console_sessions_link; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX console_sessions_link ON public.console_sessions USING btree (link_id) WHERE ((link_id IS NOT NULL) AND (ended_at IS NULL));
+
+--
+-- Name: console_sessions_token; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX console_sessions_token ON public.console_sessions USING btree (token_id) WHERE (token_id IS NOT NULL);
+
+--
 -- Name: credentials_queue_leased; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -736,6 +817,12 @@ CREATE INDEX credentials_waiting_covering ON public.credentials USING btree (req
 --
 
 CREATE INDEX idempotency_keys_created ON public.idempotency_keys USING btree (created_at);
+
+--
+-- Name: onboarding_links_tenant_newest; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX onboarding_links_tenant_newest ON public.onboarding_links USING btree (tenant_id, created_at DESC, id DESC);
 
 --
 -- Name: tenant_search_name; Type: INDEX; Schema: public; Owner: -
@@ -840,6 +927,27 @@ CREATE TRIGGER tokens_cache_invalidation_update AFTER UPDATE ON public.tokens FO
 CREATE TRIGGER uri_sets_cache_invalidation AFTER INSERT OR DELETE OR UPDATE ON public.uri_sets FOR EACH ROW EXECUTE FUNCTION public.notify_cache_invalidation();
 
 --
+-- Name: console_sessions console_sessions_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.console_sessions
+    ADD CONSTRAINT console_sessions_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.onboarding_links(id);
+
+--
+-- Name: console_sessions console_sessions_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.console_sessions
+    ADD CONSTRAINT console_sessions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
+-- Name: console_sessions console_sessions_token_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.console_sessions
+    ADD CONSTRAINT console_sessions_token_id_fkey FOREIGN KEY (token_id) REFERENCES public.tokens(id);
+
+--
 -- Name: credentials credentials_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -852,6 +960,13 @@ ALTER TABLE ONLY public.credentials
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
+-- Name: onboarding_links onboarding_links_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.onboarding_links
+    ADD CONSTRAINT onboarding_links_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 --
 -- Name: tenants tenants_active_credential; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -906,6 +1021,18 @@ CREATE POLICY audit_events_auth_failed_count ON public.audit_events FOR UPDATE U
 CREATE POLICY audit_events_read ON public.audit_events FOR SELECT USING (public.provisioner_may_see(tenant_id));
 
 --
+-- Name: console_sessions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.console_sessions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: console_sessions console_sessions_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY console_sessions_isolation ON public.console_sessions USING (public.provisioner_may_see(tenant_id));
+
+--
 -- Name: credentials; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -928,6 +1055,18 @@ ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY idempotency_keys_isolation ON public.idempotency_keys USING (public.provisioner_may_see(tenant_id));
+
+--
+-- Name: onboarding_links; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.onboarding_links ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: onboarding_links onboarding_links_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY onboarding_links_isolation ON public.onboarding_links USING (public.provisioner_may_see(tenant_id));
 
 --
 -- Name: tenant_search; Type: ROW SECURITY; Schema: public; Owner: -
@@ -1073,6 +1212,24 @@ REVOKE ALL ON FUNCTION public.tenant_state_counts_apply() FROM PUBLIC;
 GRANT SELECT,INSERT ON TABLE public.audit_events TO provisioner_app;
 
 --
+-- Name: TABLE console_sessions; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.console_sessions TO provisioner_app;
+
+--
+-- Name: COLUMN console_sessions.last_seen_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(last_seen_at) ON TABLE public.console_sessions TO provisioner_app;
+
+--
+-- Name: COLUMN console_sessions.ended_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(ended_at) ON TABLE public.console_sessions TO provisioner_app;
+
+--
 -- Name: TABLE credentials; Type: ACL; Schema: public; Owner: -
 --
 
@@ -1167,6 +1324,30 @@ GRANT SELECT(secret_carried_from),INSERT(secret_carried_from) ON TABLE public.cr
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.idempotency_keys TO provisioner_app;
+
+--
+-- Name: TABLE onboarding_links; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.onboarding_links TO provisioner_app;
+
+--
+-- Name: COLUMN onboarding_links.revoked_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(revoked_at) ON TABLE public.onboarding_links TO provisioner_app;
+
+--
+-- Name: COLUMN onboarding_links.last_used_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(last_used_at) ON TABLE public.onboarding_links TO provisioner_app;
+
+--
+-- Name: COLUMN onboarding_links.use_count; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(use_count) ON TABLE public.onboarding_links TO provisioner_app;
 
 --
 -- Name: TABLE schema_migrations; Type: ACL; Schema: public; Owner: -

@@ -83,6 +83,10 @@ enum AccessPolicy {
 
         Operations.PutCalendarSettings.id: AccessRule(action: "calendar_settings.update", roles: [.support, .tenantAdmin], scope: .tenantPath, mutates: true),
 
+        Operations.CreateOnboardingLink.id: AccessRule(action: "onboarding_link.create", roles: [.support], scope: .tenantPath, mutates: true),
+        Operations.ListOnboardingLinks.id: AccessRule(action: "onboarding_link.list", roles: [.support], scope: .tenantPath, mutates: false),
+        Operations.RevokeOnboardingLink.id: AccessRule(action: "onboarding_link.revoke", roles: [.support], scope: .tenantPath, mutates: true),
+
         Operations.CreateToken.id: AccessRule(action: "token.create", roles: [.support], scope: .global, mutates: true),
         Operations.ListTokens.id: AccessRule(action: "token.list", roles: [.support], scope: .global, mutates: false),
         Operations.RevokeToken.id: AccessRule(action: "token.revoke", roles: [.support], scope: .global, mutates: true),

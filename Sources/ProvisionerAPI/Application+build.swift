@@ -23,6 +23,9 @@ public struct APIConfiguration: Sendable {
     /// `PROVISIONER_METRICS_PORT`: when set, `/metrics` (and `/healthz`) are served on
     /// `host:metricsPort` by a listener of their own, and the API's port answers 404 for them.
     public var metricsPort: Int?
+    /// `PROVISIONER_PUBLIC_URL`: the base URL people reach, used in onboarding links and to
+    /// decide whether the console's cookie is `Secure` (https). Default `http://host:port`.
+    public var publicURL: String
 
     public init(
         host: String = "127.0.0.1",
@@ -30,7 +33,8 @@ public struct APIConfiguration: Sendable {
         uriIssuer: URISetIssuer,
         limits: HTTPLimits = HTTPLimits(),
         metricsToken: String? = nil,
-        metricsPort: Int? = nil
+        metricsPort: Int? = nil,
+        publicURL: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -38,6 +42,12 @@ public struct APIConfiguration: Sendable {
         self.limits = limits
         self.metricsToken = metricsToken
         self.metricsPort = metricsPort
+        self.publicURL = publicURL ?? Self.defaultPublicURL(host: host, port: port)
+    }
+
+    /// `http://HOST:PORT`, with an IPv6 literal in brackets.
+    public static func defaultPublicURL(host: String, port: Int) -> String {
+        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
 }
 
@@ -180,7 +190,9 @@ func buildRouter(
         uriIssuer: configuration.uriIssuer,
         credentials: PostgresCredentialStore(database: database),
         dashboard: PostgresDashboardStore(database: database),
-        sealer: sealer
+        sealer: sealer,
+        onboardingLinks: PostgresOnboardingLinkStore(database: database),
+        publicURL: configuration.publicURL
     )
     // Outermost first: problems for every error, then who is calling, then the body read
     // with its ceiling, then replays of idempotent POSTs, then the raw upload.

@@ -205,3 +205,35 @@ extension Components.Schemas.AuditEventList {
         try container.encodeOrNull(nextCursor, forKey: .nextCursor)
     }
 }
+
+extension Components.Schemas.OnboardingLinkCreated {
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeOrNull(id, forKey: .id)
+        try container.encodeOrNull(url, forKey: .url)
+        try container.encodeOrNull(expiresAt, forKey: .expiresAt)
+        try container.encodeOrNull(createdBy, forKey: .createdBy)
+    }
+}
+
+extension Components.Schemas.OnboardingLink {
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeOrNull(id, forKey: .id)
+        try container.encodeOrNull(tenant, forKey: .tenant)
+        try container.encodeOrNull(createdAt, forKey: .createdAt)
+        try container.encodeOrNull(createdBy, forKey: .createdBy)
+        try container.encodeOrNull(expiresAt, forKey: .expiresAt)
+        try container.encodeOrNull(revokedAt, forKey: .revokedAt)
+        try container.encodeOrNull(lastUsedAt, forKey: .lastUsedAt)
+        try container.encodeOrNull(useCount, forKey: .useCount)
+    }
+}
+
+extension Components.Schemas.OnboardingLinkList {
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeOrNull(items, forKey: .items)
+        try container.encodeOrNull(nextCursor, forKey: .nextCursor)
+    }
+}

@@ -17,6 +17,9 @@ struct ServiceAPI: APIProtocol {
     let credentials: any CredentialStore
     let dashboard: any DashboardStore
     let sealer: SecretSealer
+    let onboardingLinks: any OnboardingLinkStore
+    /// `PROVISIONER_PUBLIC_URL`: the base of the links people open.
+    let publicURL: String
 }
 
 extension ServiceAPI {

@@ -76,7 +76,7 @@ func loadMigrations(_ environment: ServiceEnvironment) throws -> [Migration] {
 func apiConfiguration(_ environment: ServiceEnvironment) -> APIConfiguration {
     APIConfiguration(
         host: environment.host, port: environment.port, uriIssuer: environment.uriIssuer, limits: environment.httpLimits,
-        metricsToken: environment.metricsToken, metricsPort: environment.metricsPort
+        metricsToken: environment.metricsToken, metricsPort: environment.metricsPort, publicURL: environment.publicURL
     )
 }
 

@@ -28,6 +28,9 @@ struct ServiceEnvironment: Sendable {
     var metricsToken: String?
     /// `PROVISIONER_METRICS_PORT`: `serve` and `run` serve `/metrics` there, not on the API's port.
     var metricsPort: Int?
+    /// `PROVISIONER_PUBLIC_URL`: the base URL people reach (onboarding links, the console's
+    /// cookie `Secure` when https). Default `http://PROVISIONER_HOST:PROVISIONER_PORT`.
+    var publicURL: String
 
     enum LiveCheckMode: String, Sendable { case off, token }
 
@@ -153,6 +156,27 @@ struct ServiceEnvironment: Sendable {
         } else {
             metricsPort = nil
         }
+        if let rawPublicURL = value("PROVISIONER_PUBLIC_URL") {
+            guard let publicURL = Self.publicURL(rawPublicURL) else {
+                throw Invalid(
+                    variable: "PROVISIONER_PUBLIC_URL",
+                    reason: "must be an http or https URL with a host and no query or fragment (https://provisioner.example.com)"
+                )
+            }
+            self.publicURL = publicURL
+        } else {
+            publicURL = APIConfiguration.defaultPublicURL(host: host, port: port)
+        }
+    }
+
+    /// The base URL without a trailing `/`, or nil when it is not `http(s)://host[:port][/path]`.
+    static func publicURL(_ raw: String) -> String? {
+        let trimmed = raw.trimmingCharacters(in: .whitespaces)
+        guard let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+              components.query == nil, components.fragment == nil, components.user == nil, components.password == nil
+        else { return nil }
+        return trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed
     }
 }
 

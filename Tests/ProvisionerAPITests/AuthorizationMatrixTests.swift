@@ -49,6 +49,9 @@ import Testing
         Row(operationID: "getActiveCredential", method: .get, path: "/v1/tenants/{slug}/credentials/active", body: nil, allowed: all),
         Row(operationID: "getActiveCredentialSecret", method: .get, path: "/v1/tenants/{slug}/credentials/active/secret", body: nil, allowed: [.runtime]),
         Row(operationID: "putCalendarSettings", method: .put, path: "/v1/tenants/{slug}/calendar-settings", body: #"{"sync_enabled":false,"default_event_color":"3"}"#, allowed: [.support, .ownTenantAdmin]),
+        Row(operationID: "createOnboardingLink", method: .post, path: "/v1/tenants/{slug}/onboarding-links", body: #"{"expires_in_hours":24}"#, allowed: [.support]),
+        Row(operationID: "listOnboardingLinks", method: .get, path: "/v1/tenants/{slug}/onboarding-links", body: nil, allowed: [.support]),
+        Row(operationID: "revokeOnboardingLink", method: .delete, path: "/v1/tenants/{slug}/onboarding-links/00000000-0000-4000-8000-000000000002", body: nil, allowed: [.support]),
         Row(operationID: "getDashboardSummary", method: .get, path: "/v1/dashboard/summary", body: nil, allowed: [.support, .dashboard]),
         Row(operationID: "listAuditEvents", method: .get, path: "/v1/audit-events", body: nil, allowed: [.support, .dashboard]),
     ]
