@@ -209,5 +209,12 @@ func buildRouter(
             CredentialIntakeMiddleware(),
         ]
     )
+    // The web pages for people (contract section 9): routes of their own, outside the
+    // generated API and its bearer-token middleware; they call the same handlers.
+    Console(
+        api: api, sessions: PostgresSessionStore(database: database), links: PostgresOnboardingLinkStore(database: database),
+        audit: audit, failedSignIns: FailedSignInCounter(audit: audit), renderer: try ConsoleRenderer(),
+        publicURL: configuration.publicURL
+    ).register(on: router)
     return router
 }

@@ -1,0 +1,247 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import OpenAPIRuntime
+import ProvisionerDomain
+import ProvisionerStore
+
+/// The tenant's page (`/console/tenants/{slug}`) and its forms.
+extension Console {
+    /// Problems to show next to a form's fields, by form.
+    struct FormProblems {
+        var upload: String?
+        var secret: String?
+        var settings: String?
+    }
+
+    /// The caller a session is for `operationID`: nil when its role may not call it. A link's
+    /// session is its tenant's admin; another tenant answers 404 as in the API.
+    func caller(_ session: Session, operationID: String) -> Caller? {
+        guard let rule = AccessPolicy.rules[operationID], rule.roles.contains(session.token.role) else { return nil }
+        return Caller(token: session.token, rule: rule)
+    }
+
+    func notFoundPage(_ language: Language, csrf: String?) -> Response {
+        renderer.message(
+            status: .notFound, language: language,
+            heading: .init(ja: "このテナントは見つかりません", en: "There is no such tenant"),
+            paragraphs: [.init(ja: "URL をご確認ください。", en: "Check the address.")], csrf: csrf
+        )
+    }
+
+    func tenantPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let language = language(request)
+        guard let session = try await currentSession(request) else { return signedOutPage(language) }
+        let slug = context.parameters.get("slug") ?? ""
+        let flash = request.uri.queryParameters["done"].flatMap { key -> String? in
+            ["uploaded", "saved", "verifying"].contains(String(key)) ? ConsoleTexts.text(String(key), language) : nil
+        }
+        return try await renderTenant(slug: slug, session: session, language: language, flash: flash, problems: FormProblems(), status: .ok)
+    }
+
+    func renderTenant(
+        slug: String, session: Session, language: Language, flash: String?, problems: FormProblems, status: HTTPResponse.Status
+    ) async throws -> Response {
+        guard let caller = caller(session, operationID: Operations.GetTenant.id),
+              RequestValidation.looksLikeSlug(slug),
+              session.token.role != .tenantAdmin || session.token.tenantSlug == slug,
+              let tenant = try await api.tenants.get(slug: slug, scope: caller.scope)
+        else { return notFoundPage(language, csrf: session.csrf) }
+        let uriSet = try await api.uriSets.current(tenantID: tenant.id, scope: caller.scope)
+        let newest = try await api.credentials.list(tenantID: tenant.id, scope: caller.scope, limit: 1, after: nil).first
+        let mayChange = AccessPolicy.rules[Operations.UploadCredential.id]?.roles.contains(session.token.role) == true
+        let canChange = mayChange && (!tenant.suspended || session.token.role == .support)
+        var values: [String: Any] = [
+            "tenant": ["slug": tenant.slug, "displayName": tenant.displayName],
+            "suspended": tenant.suspended,
+            "csrf": session.csrf,
+            "canChange": canChange,
+            "syncEnabled": tenant.calendarSyncEnabled,
+            "syncAllowed": tenant.activeCredentialID != nil && canChange,
+            "colors": ConsoleTexts.eventColors.map { color -> [String: Any] in
+                ["id": color.id, "ja": color.ja, "en": color.en, "selected": color.id == tenant.calendarDefaultEventColor]
+            },
+        ]
+        if let flash { values["flash"] = flash }
+        if let upload = problems.upload { values["uploadError"] = upload }
+        if let secret = problems.secret { values["secretError"] = secret }
+        if let settings = problems.settings { values["settingsError"] = settings }
+        if let uriSet {
+            values["uriSet"] = ["origins": uriSet.javascriptOrigins, "redirects": uriSet.redirectURIs, "version": uriSet.version] as [String: Any]
+        }
+        if let newest {
+            let state = newest.state.rawValue
+            values["polling"] = newest.state == .pending || newest.state == .verifying
+            values["credential"] = [
+                "id": newest.id.uuidString.lowercased(),
+                "state": state,
+                "stateText": ConsoleTexts.credentialStates[state]?.text(in: language) ?? "",
+                "uploadedAt": Self.displayTime(newest.uploadedAt),
+                "clientID": newest.clientID as Any,
+                "secretHint": newest.clientSecretHint as Any,
+                "hasFindings": !newest.findings.isEmpty,
+                "canVerify": newest.state != .pending && newest.state != .verifying,
+                "findings": newest.findings.map { finding -> [String: Any] in
+                    [
+                        "code": finding.code.rawValue,
+                        "severity": finding.severity == .error ? "error" : "warning",
+                        "severityText": ConsoleTexts.text(finding.severity == .error ? "error" : "warning", language),
+                        "message": finding.message(in: language),
+                        "field": finding.field as Any,
+                        "value": finding.value as Any,
+                        "expected": finding.expected as Any,
+                        "showCompare": finding.value != nil || finding.expected != nil,
+                        "hintText": finding.hint.flatMap { ConsoleTexts.nearMisses[$0]?.text(in: language) } as Any,
+                    ]
+                },
+            ] as [String: Any]
+        }
+        return renderer.page(
+            "tenant", values,
+            frame: .init(language: language, title: tenant.displayName, path: "/console/tenants/\(tenant.slug)", csrf: session.csrf),
+            status: status
+        )
+    }
+
+    static func displayTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Asia/Tokyo")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'JST'"
+        return formatter.string(from: date)
+    }
+
+    /// The newest upload's state, for the page's script (`console.js`) to poll until the verdict.
+    func credentialState(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let slug = context.parameters.get("slug") ?? ""
+        guard let session = try await currentSession(request) else { return Self.json(.unauthorized, ["state": NSNull()]) }
+        guard let caller = caller(session, operationID: Operations.ListCredentials.id), RequestValidation.looksLikeSlug(slug),
+              session.token.role != .tenantAdmin || session.token.tenantSlug == slug,
+              let tenant = try await api.tenants.get(slug: slug, scope: caller.scope)
+        else { return Self.json(.notFound, ["state": NSNull()]) }
+        let newest = try await api.credentials.list(tenantID: tenant.id, scope: caller.scope, limit: 1, after: nil).first
+        return Self.json(.ok, ["state": newest?.state.rawValue ?? NSNull(), "id": newest?.id.uuidString.lowercased() ?? NSNull()])
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: Array(data))))
+    }
+
+    // MARK: - Forms
+
+    /// What every form of the tenant's page does first: a live session (else the signed-out
+    /// page), the body within `limit`, then the checks against other sites and the CSRF token,
+    /// then the role's right to the operation and the tenant. `body` runs with the caller as the
+    /// API's handlers see it; a problem it throws is audited as a refused attempt (as the API's
+    /// middleware does) and shown next to the form's field on the page again.
+    func tenantForm(
+        _ request: Request, _ context: AppRequestContext, operationID: String, limit: Int,
+        body: @Sendable (Caller, String, ConsoleForm) async throws -> String
+    ) async throws -> Response {
+        let language = language(request)
+        guard let session = try await currentSession(request) else { return signedOutPage(language) }
+        let slug = context.parameters.get("slug") ?? ""
+        guard let rule = AccessPolicy.rules[operationID] else { throw Problem.internalError() }
+        let bytes: [UInt8]
+        do {
+            bytes = try await Self.body(request, limit: limit)
+        } catch {
+            var problems = FormProblems()
+            let tooLarge = language == .ja ? "ファイルが大きすぎます(64 KiB まで)。" : "The file is too large (64 KiB at most)."
+            if operationID == Operations.UploadCredential.id { problems.upload = tooLarge } else { problems.settings = tooLarge }
+            return try await renderTenant(slug: slug, session: session, language: language, flash: nil, problems: problems, status: .contentTooLarge)
+        }
+        let form = try? ConsoleForm(contentType: request.headers[.contentType], body: bytes)
+        if let refused = await refusal(request, form: form, session: session, action: rule.action, tenantSlug: slug, language: language) {
+            return refused
+        }
+        guard let form else {
+            return try await renderTenant(slug: slug, session: session, language: language, flash: nil, problems: FormProblems(), status: .badRequest)
+        }
+        guard let caller = caller(session, operationID: operationID) else {
+            return await refusedPage(language, session: session, action: rule.action, tenantSlug: slug, result: "forbidden")
+        }
+        if session.token.role == .tenantAdmin, session.token.tenantSlug != slug {
+            try? await audit.recordDenial(caller.audit(tenantSlug: slug, result: "tenant_not_found"))
+            return notFoundPage(language, csrf: session.csrf)
+        }
+        do {
+            let done = try await Caller.$current.withValue(caller) { try await body(caller, slug, form) }
+            return Self.redirect("/console/tenants/\(slug)?done=\(done)")
+        } catch {
+            let problem = Problem.from(error)
+            guard problem.status.kind == .clientError else { throw error }
+            if rule.mutates || problem.status == .notFound {
+                try? await audit.recordDenial(caller.audit(tenantSlug: slug, result: problem.code))
+            }
+            if problem.code == "tenant_not_found" { return notFoundPage(language, csrf: session.csrf) }
+            var problems = FormProblems()
+            let message = Self.formMessage(problem, language: language)
+            switch operationID {
+            case Operations.UploadCredential.id:
+                if problem.errors.contains(where: { $0.field == "client_secret" }) { problems.secret = message } else { problems.upload = message }
+            default:
+                problems.settings = message
+            }
+            if operationID == Operations.ReverifyCredential.id { problems = FormProblems(upload: message) }
+            return try await renderTenant(slug: slug, session: session, language: language, flash: nil, problems: problems, status: problem.status)
+        }
+    }
+
+    /// What a person reads for a problem of the API (whose `detail` is English).
+    static func formMessage(_ problem: Problem, language: Language) -> String {
+        guard language == .ja else { return problem.detail }
+        switch problem.code {
+        case "invalid_json": return "JSON ファイルとして読み取れません。Google Cloud コンソールからダウンロードしたファイルをそのまま選んでください。(\(problem.detail))"
+        case "payload_too_large": return "ファイルが大きすぎます(64 KiB まで)。"
+        case "tenant_suspended": return "このテナントは一時停止中のため、変更できません。"
+        case "no_active_credential": return "検証済みの client_secrets.json がないため、連携をオンにできません。"
+        case "client_secret_conflict": return "ファイルに含まれるシークレットと、入力したシークレットが異なります。"
+        case "client_secret_invalid": return "クライアント シークレットには、空白を含まない半角英数字・記号のみ入力できます。"
+        case "credential_not_found": return "このアップロードは見つかりません。"
+        case "invalid_request": return "入力内容をご確認ください。(\(problem.detail))"
+        default: return problem.detail
+        }
+    }
+
+    func upload(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await tenantForm(
+            request, context, operationID: Operations.UploadCredential.id,
+            limit: RequestBodyLimit.fileBytes + RequestBodyLimit.multipartEnvelope
+        ) { _, slug, form in
+            guard let file = form.bytes("file"), !file.isEmpty else {
+                throw Problem.invalid("file", "Choose the client_secrets.json downloaded from Google Cloud Console.")
+            }
+            var parts: [Operations.UploadCredential.Input.Body.MultipartFormPayload] = [
+                .file(.init(payload: .init(body: HTTPBody(file)), filename: "client_secrets.json")),
+            ]
+            if let secret = form.bytes("client_secret") {
+                parts.append(.clientSecret(.init(payload: .init(body: HTTPBody(secret)))))
+            }
+            _ = try await api.uploadCredential(.init(
+                path: .init(slug: slug), headers: .init(), body: .multipartForm(MultipartBody(parts))
+            ))
+            return "uploaded"
+        }
+    }
+
+    func verifyAgain(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        return try await tenantForm(request, context, operationID: Operations.ReverifyCredential.id, limit: 8 * 1024) { _, slug, _ in
+            _ = try await api.reverifyCredential(.init(path: .init(slug: slug, credentialId: id), headers: .init()))
+            return "verifying"
+        }
+    }
+
+    func saveSettings(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await tenantForm(request, context, operationID: Operations.PutCalendarSettings.id, limit: 8 * 1024) { _, slug, form in
+            let sync = ["true", "on", "1"].contains(form["sync_enabled"] ?? "")
+            guard let color = Components.Schemas.EventColor(rawValue: form["default_event_color"] ?? "") else {
+                throw Problem.invalid("default_event_color", "Pick one of the 11 colours.")
+            }
+            _ = try await api.putCalendarSettings(.init(path: .init(slug: slug), body: .json(.init(syncEnabled: sync, defaultEventColor: color))))
+            return "saved"
+        }
+    }
+}
