@@ -124,7 +124,7 @@ public struct PostgresCredentialStore: CredentialStore {
                 """,
                 logger: logger
             )
-            try await connection.query("SELECT pg_notify('verification_queue', '')", logger: logger)
+            try await VerificationRequests.uploaded(on: connection, logger: logger)
             var audit = audit
             audit.tenantID = credential.tenantID
             audit.target = "credential:\(credential.id.uuidString.lowercased())"
@@ -202,17 +202,9 @@ public struct PostgresCredentialStore: CredentialStore {
             // The tenant row first, as every writer of a tenant's credentials does (see
             // complete_verifications in migration 0004).
             try await connection.query("SELECT 1 FROM tenants WHERE id = \(tenantID) FOR UPDATE", logger: logger)
-            let updated = try await connection.query(
-                """
-                UPDATE credentials
-                SET state = 'pending', attempts = 0, verification_version = verification_version + 1, next_attempt_at = now(), requested_at = now(),
-                    lease_expires_at = NULL, claimed_by = NULL, last_error = NULL
-                WHERE id = \(id) AND tenant_id = \(tenantID)
-                RETURNING id
-                """,
-                logger: logger
-            )
-            guard try await updated.decode(UUID.self).first(where: { _ in true }) != nil else { return nil }
+            guard try await VerificationRequests.requeue(id, tenantID: tenantID, reason: .reverification, on: connection, logger: logger) else {
+                return nil
+            }
             // Until it passes again it is not verified, so not active.
             try await connection.query(
                 """
@@ -224,7 +216,6 @@ public struct PostgresCredentialStore: CredentialStore {
                 """,
                 logger: logger
             )
-            try await connection.query("SELECT pg_notify('verification_queue', '')", logger: logger)
             var audit = audit
             audit.tenantID = tenantID
             audit.target = "credential:\(id.uuidString.lowercased())"

@@ -81,25 +81,23 @@ public struct PostgresURISetStore: URISetStore {
                 guard let record = try await Self.decode(rows).first else { throw DatabaseUnavailable() }
                 // The newest upload goes back to verification against the new set; until it
                 // passes, the tenant has no active credential (it was verified against the old one).
+                let newestRows = try await connection.query(
+                    "SELECT id FROM credentials WHERE tenant_id = \(tenantID) ORDER BY uploaded_at DESC, id DESC LIMIT 1",
+                    logger: logger
+                )
+                var requeued = false
+                if let newest = try await newestRows.decode(UUID.self).first(where: { _ in true }) {
+                    requeued = try await VerificationRequests.requeue(newest, tenantID: tenantID, reason: .uriSetIssued, on: connection, logger: logger)
+                }
                 try await connection.query(
                     """
-                    WITH newest AS (
-                        SELECT id FROM credentials WHERE tenant_id = \(tenantID) ORDER BY uploaded_at DESC, id DESC LIMIT 1
-                    ), requeued AS (
-                        UPDATE credentials c
-                        SET state = 'pending', attempts = 0, verification_version = c.verification_version + 1,
-                            next_attempt_at = now(), requested_at = now(), lease_expires_at = NULL, claimed_by = NULL
-                        FROM newest WHERE c.id = newest.id
-                        RETURNING c.id
-                    )
                     UPDATE tenants
                     SET current_uri_set_version = \(version), active_credential_id = NULL, updated_at = now(),
-                        latest_credential_state = CASE WHEN EXISTS (SELECT 1 FROM requeued) THEN 'pending' ELSE latest_credential_state END
+                        latest_credential_state = CASE WHEN \(requeued) THEN 'pending' ELSE latest_credential_state END
                     WHERE id = \(tenantID)
                     """,
                     logger: logger
                 )
-                try await connection.query("SELECT pg_notify('verification_queue', '')", logger: logger)
                 var audit = audit
                 audit.tenantID = tenantID
                 audit.target = "uri_set:\(version)"

@@ -24,6 +24,17 @@ public struct ClaimedVerification: Sendable {
     public var clientIDActiveElsewhere: Bool = false
 }
 
+/// What one claim took: its jobs, and whether more were due than it took (its count or its
+/// byte budget ran out), so that the producer claims again at once rather than waiting.
+public struct ClaimedBatch: RandomAccessCollection, Sendable {
+    public let jobs: [ClaimedVerification]
+    public let moreDue: Bool
+
+    public var startIndex: Int { jobs.startIndex }
+    public var endIndex: Int { jobs.endIndex }
+    public subscript(position: Int) -> ClaimedVerification { jobs[position] }
+}
+
 /// A verdict ready to be recorded for a claimed verification.
 public struct VerificationOutcome: Sendable {
     public let credentialID: UUID
@@ -75,23 +86,36 @@ public struct VerificationQueue: Sendable {
     /// over every current set for each claimed row: 500 x 1,000 rows, 15 ms of a 45 ms claim.
     ///
     /// Whether each client id is another tenant's active credential is looked up here too, one
-    /// probe of `credentials_verified_client_id` per claimed row (as `clientIDsActiveElsewhere`
-    /// does), rather than by a second statement: one round trip less per batch.
-    public func claim(limit: Int, lease: Duration, workerID: String) async throws -> [ClaimedVerification] {
+    /// probe of `credentials_verified_client_id` per claimed row, written as a LATERAL subquery with
+    /// LIMIT 1 so that it stays one (as a join, the planner sometimes preferred a sequential scan
+    /// of all credentials), rather than by a second statement: one round trip less per batch.
+    ///
+    /// A batch is also bounded by the size of its sealed files: `maxBytes` in all (the first
+    /// job is always taken, whatever its size). Jobs are held in memory while they are verified,
+    /// and uploads of 64 KiB each would make a batch of 4,000 a quarter of a gigabyte; the rows
+    /// beyond the budget are locked only for the statement and stay `pending` for the next claim.
+    public func claim(limit: Int, maxBytes: Int = Self.defaultMaxBatchBytes, lease: Duration, workerID: String) async throws -> ClaimedBatch {
         let leaseMilliseconds = Self.milliseconds(lease)
         let rows = try await client.query(
             """
             WITH picked AS (
-                SELECT id, tenant_id, client_id FROM credentials
+                SELECT id, tenant_id, client_id, next_attempt_at, octet_length(sealed_file) AS size FROM credentials
                 WHERE state = 'pending' AND next_attempt_at <= now()
                 ORDER BY next_attempt_at, id
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
+            ), sized AS (
+                SELECT id, tenant_id, client_id, picked_count FROM (
+                    SELECT id, tenant_id, client_id, count(*) OVER () AS picked_count,
+                           sum(size) OVER (ORDER BY next_attempt_at, id) - size AS bytes_before
+                    FROM picked
+                ) p
+                WHERE bytes_before < \(Int64(maxBytes))
             )
             UPDATE credentials c
             SET state = 'verifying', attempts = c.attempts + 1,
                 lease_expires_at = now() + \(leaseMilliseconds) * interval '1 millisecond', claimed_by = \(workerID)
-            FROM picked
+            FROM sized picked
             LEFT JOIN LATERAL (
                 SELECT version, host, javascript_origins, redirect_uris FROM uri_sets
                 WHERE tenant_id = picked.tenant_id AND superseded_at IS NULL
@@ -106,15 +130,16 @@ public struct VerificationQueue: Sendable {
             WHERE c.id = picked.id
             RETURNING c.id, c.tenant_id, c.verification_version, c.attempts, c.client_id, c.sealed_key_id, c.sealed_file,
                       c.requested_at, u.version, u.host, u.javascript_origins, u.redirect_uris, c.secret_carried_from,
-                      coalesce(elsewhere.in_use, false)
+                      coalesce(elsewhere.in_use, false), picked.picked_count
             """,
             logger: logger
         )
         var claimed: [ClaimedVerification] = []
-        claimed.reserveCapacity(limit)
-        for try await (id, tenantID, version, attempt, clientID, keyID, sealed, pendingSince, uriVersion, host, origins, redirects, carriedFrom, inUse)
-            in rows.decode((UUID, UUID, Int, Int, String?, String, ByteBuffer, Date, Int?, String?, [String]?, [String]?, UUID?, Bool).self)
+        var picked = 0
+        for try await (id, tenantID, version, attempt, clientID, keyID, sealed, pendingSince, uriVersion, host, origins, redirects, carriedFrom, inUse, pickedCount)
+            in rows.decode((UUID, UUID, Int, Int, String?, String, ByteBuffer, Date, Int?, String?, [String]?, [String]?, UUID?, Bool, Int).self)
         {
+            picked = pickedCount
             var uriSet: IssuedURISet?
             if let uriVersion, let host, let origins, let redirects {
                 uriSet = IssuedURISet(version: uriVersion, host: host, javascriptOrigins: origins, redirectURIs: redirects)
@@ -125,35 +150,11 @@ public struct VerificationQueue: Sendable {
                 secretCarriedFrom: carriedFrom, clientIDActiveElsewhere: inUse
             ))
         }
-        return claimed
+        return ClaimedBatch(jobs: claimed, moreDue: !claimed.isEmpty && (picked == limit || claimed.count < picked))
     }
 
-    /// The client ids, among `clientIDs`, that are the active credential of a tenant other
-    /// than the one given beside each.
-    ///
-    /// One probe of `credentials_verified_client_id` (migration 0008) per pair, written as a
-    /// LATERAL subquery with LIMIT 1 so that it stays one: as a join, the planner sometimes
-    /// preferred a sequential scan of all credentials hashed against the batch (30 ms a batch
-    /// once the table holds a drained backlog, against under 1 ms).
-    public func clientIDsActiveElsewhere(_ pairs: [(clientID: String, tenantID: UUID)]) async throws -> Set<String> {
-        guard !pairs.isEmpty else { return [] }
-        let rows = try await client.query(
-            """
-            SELECT DISTINCT p.client_id
-            FROM unnest(\(pairs.map(\.clientID))::text[], \(pairs.map(\.tenantID))::uuid[]) AS p(client_id, tenant_id)
-            CROSS JOIN LATERAL (
-                SELECT 1 FROM credentials c
-                JOIN tenants t ON t.id = c.tenant_id AND t.active_credential_id = c.id
-                WHERE c.client_id = p.client_id AND c.state = 'verified' AND c.tenant_id <> p.tenant_id
-                LIMIT 1
-            ) active_elsewhere
-            """,
-            logger: logger
-        )
-        var found = Set<String>()
-        for try await clientID in rows.decode(String.self) { found.insert(clientID) }
-        return found
-    }
+    /// The sealed bytes one claim holds at most (see `claim`).
+    public static let defaultMaxBatchBytes = 16 << 20
 
     /// Records a batch of verdicts in one statement; returns how many were taken (a verdict
     /// for a version that is no longer the one being verified is dropped).
@@ -224,7 +225,7 @@ public struct VerificationQueue: Sendable {
             """,
             logger: logger
         )
-        try await client.query("SELECT pg_notify('verification_queue', '')", logger: logger)
+        try await client.query(VerificationRequests.notifyWorkers, logger: logger)
     }
 
     /// Verifications whose lease ran out (their worker died): each goes back to `pending`, or,
@@ -263,7 +264,7 @@ public struct VerificationQueue: Sendable {
                 sealedFile: SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), uriSet: nil, pendingSince: since
             ))
         }
-        if count > 0 { try await client.query("SELECT pg_notify('verification_queue', '')", logger: logger) }
+        if count > 0 { try await client.query(VerificationRequests.notifyWorkers, logger: logger) }
         return (count, exhausted)
     }
 

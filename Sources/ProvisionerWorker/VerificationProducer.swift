@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// Claims batches and hands each to the executor and the completer.
 ///
-/// One statement claims a batch. While batches come back full it claims again at once (the
+/// One statement claims a batch. While more are due than a batch took it claims again at once (the
 /// previous batch is verified and recorded meanwhile, up to `batchesInFlight` at a time), so a
 /// backlog drains at full speed; otherwise it waits for a wake-up (a notification or the poll
 /// timer). On graceful shutdown it stops claiming, lets the batches in hand finish for
@@ -36,10 +36,12 @@ struct VerificationProducer: Sendable {
                 }
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
 
-                let batch: [ClaimedVerification]
+                let batch: ClaimedBatch
                 do {
                     let claimStarted = ContinuousClock.now
-                    batch = try await queue.claim(limit: limit, lease: configuration.lease, workerID: configuration.workerID)
+                    batch = try await queue.claim(
+                        limit: limit, maxBytes: configuration.maxBatchBytes, lease: configuration.lease, workerID: configuration.workerID
+                    )
                     if !batch.isEmpty {
                         logger.trace("batch claimed", metadata: ["count": "\(batch.count)", "claim": "\(claimStarted.duration(to: .now))"])
                     }
@@ -61,11 +63,11 @@ struct VerificationProducer: Sendable {
                     metrics.claimed.increment(by: Int64(batch.count))
                     inFlight += 1
                     group.addTask {
-                        await process(batch)
+                        await process(batch.jobs)
                         return .batch
                     }
                 }
-                if batch.count == limit { continue }
+                if batch.moreDue { continue }
                 _ = await withGracefulShutdownHandler {
                     await wake.next()
                 } onGracefulShutdown: {

@@ -1,5 +1,6 @@
 import Foundation
 import ProvisionerDomain
+import ProvisionerStore
 
 /// How the verification worker claims, retries, rescues and shuts down. The defaults are the
 /// production values; tests shorten the lease and the intervals.
@@ -18,6 +19,9 @@ public struct WorkerConfiguration: Sendable {
     /// flight, other builds running, counted from the start of the release): 500 gave 7,100-8,500/s over 200 tenants, 1,000 8,200-9,000, 2,000 10,100-12,900,
     /// 4,000 11,900-15,400 (over 1,000 tenants: 2,000 6,400-6,800, 4,000 10,800-11,400).
     public var batchSize: Int
+    /// The sealed bytes one claim takes at most (the first job whatever its size): a batch is
+    /// held in memory while it is verified, and 4,000 uploads of 64 KiB are 256 MiB.
+    public var maxBatchBytes: Int
     /// How long a claim is held before the rescuer may hand it to another worker.
     public var lease: Duration
     /// Tries of one verification request; after the last, it is rejected with `verification_failed`.
@@ -49,6 +53,7 @@ public struct WorkerConfiguration: Sendable {
     public init(
         workerID: String = WorkerConfiguration.defaultWorkerID(),
         batchSize: Int = 4000,
+        maxBatchBytes: Int = VerificationQueue.defaultMaxBatchBytes,
         lease: Duration = .seconds(30),
         maxAttempts: Int = 5,
         pollInterval: Duration = .seconds(1),
@@ -64,6 +69,7 @@ public struct WorkerConfiguration: Sendable {
     ) {
         self.workerID = workerID
         self.batchSize = max(batchSize, 1)
+        self.maxBatchBytes = max(maxBatchBytes, 1)
         self.lease = lease
         self.maxAttempts = max(maxAttempts, 1)
         self.pollInterval = pollInterval

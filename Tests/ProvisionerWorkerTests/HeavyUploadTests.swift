@@ -161,6 +161,34 @@ struct HeavyUploadTests {
         }
     }
 
+    @Test("a claim holds at most its byte budget of sealed files, and says that more are due")
+    func claimsAreBoundedByBytes() async throws {
+        try await WorkerFixture.with { fixture in
+            let attacker = try await fixture.tenant("attacker")
+            let worst = Self.worstFile(for: attacker.uriSet!)
+            for _ in 0..<5 {
+                _ = try await fixture.upload(worst, to: attacker)
+            }
+            // Each sealed file is a little over 60 KiB: a budget of 150,000 bytes takes three
+            // (the third starts within the budget), and the first job is taken whatever its size.
+            let first = try await fixture.queue.claim(limit: 100, maxBytes: 150_000, lease: .seconds(30), workerID: "w")
+            #expect(first.count == 3)
+            #expect(first.moreDue)
+            let second = try await fixture.queue.claim(limit: 100, maxBytes: 1, lease: .seconds(30), workerID: "w")
+            #expect(second.count == 1)
+            #expect(second.moreDue)
+            let last = try await fixture.queue.claim(limit: 100, lease: .seconds(30), workerID: "w")
+            #expect(last.count == 1)
+            #expect(!last.moreDue)
+            let none = try await fixture.queue.claim(limit: 100, lease: .seconds(30), workerID: "w")
+            #expect(none.isEmpty && !none.moreDue)
+            // A full count is "more due" too.
+            _ = try await fixture.upload(worst, to: attacker)
+            _ = try await fixture.upload(worst, to: attacker)
+            #expect(try await fixture.queue.claim(limit: 1, lease: .seconds(30), workerID: "w").moreDue)
+        }
+    }
+
     @Test("renewal is fenced: a lease rescued or held by another worker is not extended")
     func renewalIsFenced() async throws {
         try await WorkerFixture.with { fixture in
