@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fault test: a worker SIGKILLed mid-drain, three times, then restarted; every upload
-# must still reach a verdict (contract section 8).
+# must still reach a verdict.
 #
 #  1. A fresh database on the fault cluster (scripts/fault-lib.sh), `provisioner migrate`,
 #     `provisioner-bench seed --count FAULT_UPLOADS` (default 10000) clean uploads over

@@ -89,7 +89,7 @@ struct AuthorizationMiddleware: ServerMiddleware {
     }
 
     /// A call without a token, or with one that is not known, is a denied attempt like any
-    /// other (contract section 8), but one a flood can repeat at no cost: it is counted in the
+    /// other, but one a flood can repeat at no cost: it is counted in the
     /// `auth.failed` row of its client address and minute (section 11), whatever the operation
     /// or tenant it aimed at. Its actor is unknown, so the row's actor is all null.
     private func recordFailedSignIn() async throws {

@@ -5,7 +5,7 @@ import ProvisionerDomain
 /// An uploaded client_secrets.json, as the client sent it.
 ///
 /// The generated code would decode an `application/json` upload into a JSON value, losing
-/// the exact bytes (their SHA-256 is part of the contract, a byte order mark is allowed, the
+/// the exact bytes (their SHA-256 is part of the API, a byte order mark is allowed, the
 /// depth limit is ours). This middleware keeps them for the handler, with the summary it
 /// made while checking them, so the file is parsed once.
 enum UploadedFile {

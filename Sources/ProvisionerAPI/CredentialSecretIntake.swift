@@ -2,7 +2,7 @@ import Foundation
 import ProvisionerDomain
 import ProvisionerStore
 
-/// The file an upload stores, when Google's JSON came without a secret (contract section 9):
+/// The file an upload stores, when Google's JSON came without a secret:
 /// the secret given beside it in the `client_secret` form field, or the one of the tenant's
 /// newest earlier upload of the same client id, is put into it before it is sealed, so that
 /// the worker verifies, and the runtime reads, a file that has its secret.

@@ -4,8 +4,8 @@ import ProvisionerStore
 import Synchronization
 
 /// Failed sign-ins (no token, or a token nobody issued) are audited at most once per client
-/// address per minute, as one `auth.failed` row whose `count` says how many there were
-/// (contract section 11): a flood of guesses must not grow the audit table, nor cost a
+/// address per minute, as one `auth.failed` row whose `count` says how many there were:
+/// a flood of guesses must not grow the audit table, nor cost a
 /// database write, per request.
 ///
 /// Two layers. PostgreSQL makes the bound a property of the table: `record_auth_failure`

@@ -5,7 +5,7 @@ import OpenAPIRuntime
 import ProvisionerDomain
 import ProvisionerStore
 
-/// `Idempotency-Key` on POST operations (contract section 8): same key, same token and same
+/// `Idempotency-Key` on POST operations: same key, same token and same
 /// body within 24 h -> the stored first answer (nothing is done again); another body -> 422
 /// `idempotency_key_reused`; while the first request runs -> 409 `idempotency_key_in_use`.
 /// Only successful answers are kept: a refused request may simply be sent again.

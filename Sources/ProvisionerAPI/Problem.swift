@@ -15,7 +15,7 @@ struct Problem: Error, Sendable, Equatable {
     }
 
     let status: HTTPResponse.Status
-    /// Stable snake_case code, part of the contract.
+    /// Stable snake_case code, part of the API (openapi.yaml).
     let code: String
     /// For a person: what was wrong with this request and, where it helps, what to do.
     let detail: String

@@ -4,7 +4,7 @@ import OpenAPIRuntime
 /// Request bodies are read with a ceiling, chunk by chunk, so an endless or huge body is
 /// refused (413) without ever being held whole.
 enum RequestBodyLimit {
-    /// A client_secrets.json is a few hundred bytes; 64 KiB is generous (contract section 4).
+    /// A client_secrets.json is a few hundred bytes; 64 KiB is generous.
     static let fileBytes = 64 * 1024
     /// A multipart envelope around such a file: boundaries and part headers.
     static let multipartEnvelope = 16 * 1024

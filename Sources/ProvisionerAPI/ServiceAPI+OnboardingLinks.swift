@@ -2,8 +2,8 @@ import Foundation
 import ProvisionerDomain
 import ProvisionerStore
 
-/// `/v1/tenants/{slug}/onboarding-links`: links that open the tenant's web page for its admin
-/// (contract section 9). The code is in the creation's answer only; the store keeps its hash.
+/// `/v1/tenants/{slug}/onboarding-links`: links that open the tenant's web page for its admin.
+/// The code is in the creation's answer only; the store keeps its hash.
 extension ServiceAPI {
     /// 1 to 168 hours, 72 when not given.
     static let onboardingLinkHours = 1...168

@@ -1,7 +1,7 @@
 import ProvisionerDomain
 import ProvisionerStore
 
-/// A suspended tenant (contract section 11): its tenant_admin may still read everything, but
+/// A suspended tenant: its tenant_admin may still read everything, but
 /// not upload, ask for re-verification or change calendar settings, and the runtime does not
 /// get its secret: 409 `tenant_suspended`. `support` keeps every right. Resuming (PATCH
 /// `suspended: false`) restores all of it, since nothing was changed or deleted.

@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import ProvisionerDomain
 
-/// A live browser session of the web console (contract section 9), as its cookie found it.
+/// A live browser session of the web console, as its cookie found it.
 public struct ConsoleSession: Sendable, Equatable {
     public enum Holder: Sendable, Equatable {
         /// Opened with an onboarding link: the rights of tenant_admin on that tenant.

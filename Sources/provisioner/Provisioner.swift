@@ -80,7 +80,7 @@ func apiConfiguration(_ environment: ServiceEnvironment) -> APIConfiguration {
     )
 }
 
-/// Contract section 11: `serve`, `work` and `run` start only when every query will run as a
+/// `serve`, `work` and `run` start only when every query will run as a
 /// role row-level security binds (`ApplicationRoleCheck`). A wrong role stops the process with
 /// one line saying what is wrong and exit status 1. A database that is not there yet, or not
 /// migrated yet (the role does not exist), is waited for, as an orchestrator starts the service

@@ -4,7 +4,7 @@ import ProvisionerDomain
 import ProvisionerStore
 import ProvisionerWorker
 
-/// The configuration of the service, read from the process environment (contract section 3).
+/// The configuration of the service, read from the process environment.
 ///
 /// Parsed completely before anything starts, so that a missing or malformed value stops the
 /// process with one line naming the variable (exit status 2) instead of a stack trace later.
@@ -17,7 +17,7 @@ struct ServiceEnvironment: Sendable {
     var uriIssuer: URISetIssuer
     var liveCheck: LiveCheckMode
     var googleTokenURL: String
-    /// Retries of the live check after a network error, timeout or 5xx (contract section 7).
+    /// Retries of the live check after a network error, timeout or 5xx.
     var liveCheckRetries: Int
     var logLevel: String
     /// `PROVISIONER_MIGRATIONS_DIR`; nil means the default search of `loadMigrations`.

@@ -8,7 +8,7 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// `GET /v1/audit-events` through the real application (contract sections 4 and 8): every
+/// `GET /v1/audit-events` through the real application: every
 /// mutation and every denied attempt is one event, newest first, with its actor and request id.
 @Suite struct AuditEventsAPITests {
     static let eventKeys: Set<String> = ["id", "at", "actor", "tenant", "action", "target", "result", "request_id", "count"]
@@ -222,7 +222,7 @@ import Testing
         }
     }
 
-    /// Contract section 11: requests with no token or an unknown one are audited at most once per
+    /// Requests with no token or an unknown one are audited at most once per
     /// client address per minute (`auth.failed`, `count` = how many), however many arrive, while a
     /// known token's denials stay one row each.
     @Test func failedSignInsAreOneRowPerAddressAndMinuteWithTheirCount() async throws {

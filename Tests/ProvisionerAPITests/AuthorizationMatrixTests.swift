@@ -22,14 +22,14 @@ import Testing
         /// `{slug}` is the tenant `acme`, owned by `ownTenantAdmin`.
         let path: String
         let body: String?
-        /// Roles the contract lets call the operation (section 2).
+        /// Roles that may call the operation (docs/security.md, Roles).
         let allowed: Set<Caller>
         var description: String { operationID }
     }
 
     static let all: Set<Caller> = [.support, .dashboard, .ownTenantAdmin]
 
-    /// The contract's role table, operation by operation.
+    /// The role table of docs/security.md, operation by operation.
     static let rows: [Row] = [
         Row(operationID: "createTenant", method: .post, path: "/v1/tenants", body: #"{"slug":"matrix-new","display_name":"New"}"#, allowed: [.support]),
         Row(operationID: "listTenants", method: .get, path: "/v1/tenants", body: nil, allowed: [.support, .dashboard]),

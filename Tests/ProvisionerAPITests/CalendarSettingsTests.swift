@@ -8,7 +8,7 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// `PUT /v1/tenants/{slug}/calendar-settings` (contract section 4, Calendar settings).
+/// `PUT /v1/tenants/{slug}/calendar-settings`.
 @Suite struct CalendarSettingsTests {
     static let path = "/v1/tenants/acme/calendar-settings"
 

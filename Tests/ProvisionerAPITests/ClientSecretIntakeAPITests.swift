@@ -8,7 +8,7 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// Contract section 9, "A downloaded JSON without a secret": the secret beside the file in the
+/// The secret beside the file in the
 /// multipart field `client_secret`, and the secret carried over from the tenant's newest upload
 /// of the same client id (warning `client_secret_carried_over`); section 12, the runtime's read
 /// as a drop-in client config for Google's libraries.

@@ -294,8 +294,7 @@ extension TestClientProtocol {
     }
 }
 
-/// `/v1/tenants/{slug}/credentials` through the real application and PostgreSQL (contract
-/// section 4, Credentials).
+/// `/v1/tenants/{slug}/credentials` through the real application and PostgreSQL (openapi.yaml, credentials).
 @Suite struct CredentialsAPITests {
     static let credentialKeys: Set<String> = [
         "id", "tenant", "state", "uploaded_at", "uploaded_by", "sha256", "client_type", "client_id", "project_id",

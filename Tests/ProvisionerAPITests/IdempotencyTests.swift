@@ -8,7 +8,7 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// `Idempotency-Key` on POST (contract section 8), on uploads and on createTenant.
+/// `Idempotency-Key` on POST, on uploads and on createTenant.
 @Suite struct IdempotencyTests {
     static let keyHeader = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!

@@ -11,7 +11,7 @@ import Synchronization
 import Testing
 @testable import ProvisionerAPI
 
-/// Contract section 8: the client secret is sealed at rest (bound to its tenant and credential,
+/// The client secret is sealed at rest (bound to its tenant and credential,
 /// under a key id), appears nowhere but in the runtime endpoint's answer, not in the database
 /// in clear, not in audit rows, not in logs; keys can be rotated.
 @Suite struct SecretHandlingTests {

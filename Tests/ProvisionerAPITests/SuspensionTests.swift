@@ -8,7 +8,7 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// A suspended tenant (contract section 11): its tenant_admin may read but not change, the
+/// A suspended tenant: its tenant_admin may read but not change, the
 /// runtime gets no secret (409 `tenant_suspended`, audited), support keeps every right, and
 /// resuming restores everything.
 @Suite struct SuspensionTests {

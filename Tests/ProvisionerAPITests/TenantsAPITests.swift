@@ -8,7 +8,7 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// `/v1/tenants` through the real application and PostgreSQL (contract section 4, Tenants).
+/// `/v1/tenants` through the real application and PostgreSQL.
 @Suite struct TenantsAPITests {
     static let tenantKeys: Set<String> = [
         "id", "slug", "display_name", "suspended", "state", "current_uri_set_version", "active_credential_id",

@@ -8,7 +8,7 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// `/v1/tokens` through the real application and PostgreSQL (contract sections 2 and 4, Tokens).
+/// `/v1/tokens` through the real application and PostgreSQL.
 @Suite struct TokensAPITests {
     static let createdKeys: Set<String> = ["id", "token", "role", "name", "tenant", "expires_at", "created_at", "created_by"]
     static let infoKeys: Set<String> = ["id", "role", "name", "tenant", "expires_at", "created_at", "created_by", "last_used_at", "revoked_at"]

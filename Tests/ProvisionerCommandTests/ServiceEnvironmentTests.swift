@@ -9,7 +9,7 @@ import Testing
         "PROVISIONER_ENCRYPTION_KEYS": key,
     ]
 
-    @Test func defaultsFollowTheContract() throws {
+    @Test func defaultsAreTheDocumentedOnes() throws {
         let environment = try ServiceEnvironment(Self.valid, need: .databaseAndKeys)
         #expect(environment.host == "127.0.0.1")
         #expect(environment.port == 8080)

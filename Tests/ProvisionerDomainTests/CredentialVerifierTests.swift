@@ -375,12 +375,12 @@ struct CredentialVerifierTests {
         #expect(findings == (expectedUsual ? [] : [Finding(code: .clientSecretUnusual, field: "web.client_secret")]))
     }
 
-    @Test("every Google endpoint the contract allows", arguments: CredentialVerifier.authorizationEndpoints)
+    @Test("every Google authorization endpoint accepted", arguments: CredentialVerifier.authorizationEndpoints)
     func authEndpoints(_ uri: String) {
         #expect(verifier.verify(fileBytes: F.file(authURI: .string(uri)), against: F.issued).findings == [])
     }
 
-    @Test("every Google token endpoint the contract allows", arguments: CredentialVerifier.tokenEndpoints)
+    @Test("every Google token endpoint accepted", arguments: CredentialVerifier.tokenEndpoints)
     func tokenEndpoints(_ uri: String) {
         #expect(verifier.verify(fileBytes: F.file(tokenURI: .string(uri)), against: F.issued).findings == [])
     }

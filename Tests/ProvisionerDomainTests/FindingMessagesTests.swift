@@ -150,7 +150,7 @@ struct FindingMessagesTests {
 
 @Suite("Finding")
 struct FindingTests {
-    @Test("severities follow the contract", arguments: FindingCode.allCases)
+    @Test("severities are the documented ones", arguments: FindingCode.allCases)
     func severities(_ code: FindingCode) {
         let warnings: Set<FindingCode> = [
             .clientSecretUnusual, .redirectURIUnexpected, .javascriptOriginUnexpected, .clientIDInUse, .liveCheckUnavailable, .findingsTruncated,
@@ -160,7 +160,7 @@ struct FindingTests {
         #expect(Finding(code: code).severity == code.severity)
     }
 
-    @Test("codes are exactly the contract's, in snake_case")
+    @Test("codes are exactly the documented ones, in snake_case")
     func codes() {
         #expect(FindingCode.allCases.map(\.rawValue) == [
             "json_not_object", "client_type_installed", "client_type_unknown", "field_missing", "client_id_malformed",

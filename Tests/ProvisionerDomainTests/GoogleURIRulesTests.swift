@@ -29,7 +29,7 @@ struct URIRuleCase: Sendable, CustomTestStringConvertible {
 
 @Suite("Google's redirect URI and origin rules")
 struct GoogleURIRulesTests {
-    /// Drawn from Google's "Redirect URI validation rules" (contract section 7).
+    /// Drawn from Google's "Redirect URI validation rules".
     static let cases: [URIRuleCase] = [
         // Accepted values: what the service issues, and the on-premises localhost values.
         .redirect("https://acme.crm.example.com/agcrm_google/AuthCallback/IndexAsync", []),
@@ -234,8 +234,8 @@ struct GoogleURIRulesTests {
         #expect(violation.message(in: .en) == rule.message.en)
     }
 
-    @Test("the contract's rule names are the raw values")
-    func contractNames() {
+    @Test("the documented rule names are the raw values")
+    func documentedNames() {
         let names = Set(GoogleURIRule.allCases.map(\.rawValue))
         for name in [
             "scheme_not_https", "raw_ip_host", "top_level_domain_unknown", "googleusercontent_host",

@@ -5,7 +5,7 @@ import ProvisionerStore
 import ProvisionerTestSupport
 import Testing
 
-/// Contract section 11: `serve`, `work` and `run` refuse to start unless, after the role is
+/// `serve`, `work` and `run` refuse to start unless, after the role is
 /// taken, the session is `provisioner_app`, not superuser, without BYPASSRLS.
 ///
 /// Roles belong to the whole cluster, and the suites run in parallel on one cluster: altering

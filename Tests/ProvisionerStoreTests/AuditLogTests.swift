@@ -6,7 +6,7 @@ import ProvisionerStore
 import ProvisionerTestSupport
 import Testing
 
-/// Contract section 8: every mutation writes one audit row in the same transaction as the
+/// Every mutation writes one audit row in the same transaction as the
 /// change; audit rows cannot be changed or deleted by `provisioner_app`; no audit row holds a token.
 @Suite struct AuditLogTests {
     static let logger = TestDatabase.logger
@@ -271,7 +271,7 @@ import Testing
         }
     }
 
-    /// Contract section 11: failed sign-ins are one `auth.failed` row per client address and
+    /// Failed sign-ins are one `auth.failed` row per client address and
     /// minute, however many and however concurrent; its `count` is their number.
     @Test func failedSignInsShareOneRowPerAddressAndMinute() async throws {
         try await Self.withStores { stores in

@@ -21,8 +21,7 @@ import Testing
         #expect(url.sslMode == .prefer)
     }
 
-    /// Without sslmode: `prefer` only where nobody else is on the path, `require` elsewhere
-    /// (contract section 11).
+    /// Without sslmode: `prefer` only where nobody else is on the path, `require` elsewhere.
     @Test(arguments: [
         ("postgres://u@localhost/db", DatabaseURL.SSLMode.prefer),
         ("postgres://u@LocalHost:5433/db", .prefer),

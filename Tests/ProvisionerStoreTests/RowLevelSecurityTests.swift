@@ -6,7 +6,7 @@ import ProvisionerStore
 import ProvisionerTestSupport
 import Testing
 
-/// Contract section 8: every query runs as `provisioner_app`, which is neither superuser nor
+/// Every query runs as `provisioner_app`, which is neither superuser nor
 /// BYPASSRLS nor the owner of any table, and every tenant-owned table has row-level security
 /// ENABLEd and FORCEd, so that without a scope such a table shows no rows.
 @Suite struct RowLevelSecurityTests {

@@ -7,7 +7,7 @@ import ProvisionerTestSupport
 import Synchronization
 import Testing
 
-/// `provisioner keys rewrap` (contract section 3): every stored secret ends under the primary
+/// `provisioner keys rewrap`: every stored secret ends under the primary
 /// key, the uploaded files and the sealed idempotent answers alike, whatever interrupts it,
 /// whichever key was rotated in between, and whatever is written behind its cursor meanwhile.
 @Suite(.timeLimit(.minutes(3))) struct SecretRewrapperTests {

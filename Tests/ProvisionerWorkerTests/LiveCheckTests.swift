@@ -6,7 +6,7 @@ import ProvisionerWorker
 import Synchronization
 import Testing
 
-/// The live check against a fake Google token endpoint (contract section 7).
+/// The live check against a fake Google token endpoint.
 @Suite("Live check against a fake Google", .timeLimit(.minutes(2)))
 struct LiveCheckTests {
     static let logger: Logger = {
@@ -88,7 +88,7 @@ struct LiveCheckTests {
         }
     }
 
-    /// Contract section 7: by default 3 retries within about 30 seconds, even when every try
+    /// By default 3 retries within about 30 seconds, even when every try
     /// times out (the worst case of the default configuration, computed, not waited for).
     @Test("the default budget holds every default retry")
     func defaultBudget() {

@@ -1,4 +1,4 @@
-/// The roles a bearer token can carry (contract section 2).
+/// The roles a bearer token can carry.
 public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
     /// The support desk: everything except reading secrets.
     case support

@@ -41,7 +41,7 @@ public struct EarlierUpload: Sendable, Hashable, CustomStringConvertible, Custom
     }
 }
 
-/// Which earlier upload's secret an upload without one takes over (contract section 9).
+/// Which earlier upload's secret an upload without one takes over.
 ///
 /// The newest upload of the same tenant with the same `client_id` (byte for byte) whose
 /// stored file had a non-empty secret; "newest" in the order of every list, (uploaded_at, id).

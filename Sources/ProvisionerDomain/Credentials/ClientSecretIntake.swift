@@ -1,5 +1,5 @@
 /// What becomes of an upload's secret: the file's own, the one given beside it, or one to
-/// carry over from an earlier upload (contract section 9, "A downloaded JSON without a secret").
+/// carry over from an earlier upload.
 public enum ClientSecretIntake: Sendable, Hashable {
     /// Store the file as uploaded: it has its secret (the same one, if one was given beside
     /// it), or it has no `web` section a secret could go into.

@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// What Google's token endpoint said about the client id and secret, when the
-/// worker asked it (contract section 7). The worker maps HTTP answers to these.
+/// worker asked it. The worker maps HTTP answers to these.
 public enum LiveCheckOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     /// `400 invalid_grant`: Google knows the client and accepted the secret.
     case validPair = "valid_pair"
@@ -40,7 +40,7 @@ public struct Verdict: Sendable, Hashable {
         self.findings = findings
     }
 
-    /// `.verified` when no finding is an error, else `.rejected` (contract section 5).
+    /// `.verified` when no finding is an error, else `.rejected`.
     public var state: CredentialState {
         findings.contains { $0.severity == .error } ? .rejected : .verified
     }
@@ -55,7 +55,7 @@ public struct Verdict: Sendable, Hashable {
 /// unexpected), then the facts from the context (secret carried over, client id in use,
 /// live check).
 ///
-/// Decisions the contract leaves open:
+/// Decisions of our own, where Google's and our documented rules are silent:
 /// - A file for a Desktop app (`installed`) gets only `client_type_installed`: its fields
 ///   cannot be fixed, only a new Web client helps, so listing them would be noise.
 /// - With `web` among other top-level keys, `client_type_unknown` is reported and the

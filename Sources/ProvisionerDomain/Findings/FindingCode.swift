@@ -4,7 +4,7 @@ public enum Severity: String, Sendable, Hashable, Codable, CaseIterable {
     case warning
 }
 
-/// The stable codes of verification findings (contract section 5).
+/// The stable codes of verification findings.
 /// Raw values are what the API, the store and the dashboard see.
 public enum FindingCode: String, Sendable, Hashable, Codable, CaseIterable {
     case jsonNotObject = "json_not_object"
@@ -38,7 +38,7 @@ public enum FindingCode: String, Sendable, Hashable, Codable, CaseIterable {
     /// earlier upload of the same client id was put into it (`value` names that upload).
     case clientSecretCarriedOver = "client_secret_carried_over"
 
-    /// The severity the contract gives each code.
+    /// The severity of each code, as openapi.yaml documents it.
     public var severity: Severity {
         switch self {
         case .clientSecretUnusual, .redirectURIUnexpected, .javascriptOriginUnexpected,

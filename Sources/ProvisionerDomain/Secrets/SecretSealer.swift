@@ -43,7 +43,7 @@ public enum SealingError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Encrypts client secrets at rest (contract section 8).
+/// Encrypts client secrets at rest.
 ///
 /// The associated data binds each ciphertext to its tenant and credential, so a
 /// ciphertext copied into another row (by a bug or by someone with database access)

@@ -1,4 +1,4 @@
-/// A tenant's state as the dashboard shows it (contract section 6), derived in this order:
+/// A tenant's state as the dashboard shows it, derived in this order:
 /// suspended, then awaiting URIs, then awaiting an upload, then from the newest credential.
 /// The database derives it on every write of a tenant row (trigger `tenants_derive_state`).
 public enum TenantState: String, Sendable, Hashable, CaseIterable, Codable {
@@ -10,7 +10,7 @@ public enum TenantState: String, Sendable, Hashable, CaseIterable, Codable {
     case rejected
 }
 
-/// The life of one uploaded client_secrets.json (contract section 4).
+/// The life of one uploaded client_secrets.json.
 public enum CredentialState: String, Sendable, Hashable, CaseIterable, Codable {
     case pending
     case verifying

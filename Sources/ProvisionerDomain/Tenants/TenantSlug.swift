@@ -2,7 +2,7 @@
 /// (`{slug}.{PROVISIONER_CLOUD_DOMAIN}`), so it must be a valid host-name label that
 /// cannot collide with the service's own host names.
 ///
-/// Rules (contract section 4): `^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$` (3 to 63 characters,
+/// Rules: `^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$` (3 to 63 characters,
 /// lower case only: the slug is also an identifier in URLs and must have one spelling),
 /// not a reserved name, and no `--` at positions 3-4, which DNS reserves for encoded
 /// labels such as `xn--` (RFC 5891 section 4.2.3.1).

@@ -7,7 +7,7 @@
 /// It is our own rather than Foundation's because we need byte positions in
 /// errors, duplicate keys kept, numbers kept as text, and no platform differences.
 public struct JSONParser: Sendable {
-    /// The contract refuses uploads nested deeper than this (section 4).
+    /// Uploads nested deeper than this are refused (openapi.yaml, `invalid_json`).
     public static let defaultMaxDepth = 32
 
     /// Values are freed and compared recursively, so the limit must stay far

@@ -1,6 +1,6 @@
 /// One of Google's published rules for the redirect URIs and JavaScript origins of an
 /// OAuth client ("Redirect URI validation rules" in Google's OAuth 2.0 web-server
-/// guide; contract section 7). Raw values are the stable snake_case names that API
+/// guide). Raw values are the stable snake_case names that API
 /// errors (`uri_rule_violation`) and findings report.
 ///
 /// Messages are written for the tenant's admin and the support desk: what is wrong

@@ -1,5 +1,5 @@
 /// Checks a redirect URI or JavaScript origin against Google's published rules for
-/// OAuth clients (contract section 7), so that the support desk never issues a value
+/// OAuth clients, so that the support desk never issues a value
 /// Google's console would refuse, and uploads can be explained rule by rule.
 ///
 /// Google's rules, as published ("Redirect URI validation rules"):

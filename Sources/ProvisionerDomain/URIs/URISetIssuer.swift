@@ -1,5 +1,5 @@
 /// Works out the authorized JavaScript origins and redirect URIs the support desk
-/// issues to a tenant (contract section 4, "URI sets").
+/// issues to a tenant.
 ///
 /// Host H is the tenant's custom domain when one is given, else `{slug}.{cloudDomain}`:
 /// - JavaScript origins: `https://H`

@@ -1,7 +1,7 @@
 import Logging
 import PostgresNIO
 
-/// The start-up check of `serve`, `work` and `run` (contract section 11): after the role is
+/// The start-up check of `serve`, `work` and `run`: after the role is
 /// taken, the session must be `provisioner_app`, neither superuser nor BYPASSRLS nor the owner
 /// of a table, or row-level security would not bind it and tenant isolation would rest on the
 /// application alone. A deployment that got this wrong (a `role` parameter stripped by a pooler,

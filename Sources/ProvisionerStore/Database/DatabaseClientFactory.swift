@@ -6,8 +6,8 @@ import PostgresNIO
 
 /// Builds the `PostgresClient`s of the service.
 ///
-/// Every query of the running service goes through the database role `provisioner_app`
-/// (contract section 8). The role is taken when each connection starts, through the
+/// Every query of the running service goes through the database role `provisioner_app`.
+/// The role is taken when each connection starts, through the
 /// `role` start-up parameter, which is the same as a `SET ROLE` as the connection's first
 /// statement but cannot be forgotten and survives a `RESET ROLE`. Migrations run with the
 /// role of `DATABASE_URL` itself, since they create and own the tables.

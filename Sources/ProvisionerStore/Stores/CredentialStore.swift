@@ -71,7 +71,7 @@ public protocol CredentialStore: Sendable {
     func reverify(tenantID: UUID, id: UUID, scope: AccessScope, audit: AuditEntry) async throws -> CredentialRecord?
     /// The active credential with its sealed file; the read is audited in the same transaction.
     func activeSealedFile(tenantID: UUID, audit: AuditEntry) async throws -> (record: CredentialRecord, sealedFile: SealedSecret)?
-    /// Calendar settings (contract section 4); `syncEnabled` needs an active credential.
+    /// Calendar settings; `syncEnabled` needs an active credential.
     func setCalendarSettings(tenantID: UUID, scope: AccessScope, syncEnabled: Bool, defaultEventColor: String, audit: AuditEntry) async throws -> CalendarSettingsResult
 }
 

@@ -1,6 +1,6 @@
 import ProvisionerDomain
 
-/// Asks Google whether a client id and secret go together (contract section 7).
+/// Asks Google whether a client id and secret go together.
 ///
 /// An implementation answers `.unavailable` when Google gave no usable answer after its own
 /// retries: that is a verdict (a warning), not a failure. It throws only when it could not

@@ -5,7 +5,7 @@ import NIOCore
 import ProvisionerDomain
 import ProvisionerStore
 
-/// The live check against Google's token endpoint (contract section 7).
+/// The live check against Google's token endpoint.
 ///
 /// It redeems a dummy authorization code with the client's id and secret: Google checks the
 /// client before the code, so `400 {"error":"invalid_grant"}` means it knows the client and
@@ -156,7 +156,7 @@ public struct LiveGoogleCheck: LiveCheck {
         }
     }
 
-    /// Maps a status and body to a meaning (contract section 7).
+    /// Maps a status and body to a meaning.
     static func interpret(status: Int, body: ByteBuffer) -> Answer {
         if status == 429 || (500...599).contains(status) { return .retry }
         // A redirect is not Google's answer about the client, and a retry would be redirected
