@@ -17,7 +17,7 @@ enum UploadedFile {
 
     @TaskLocal static var json: JSONUpload?
 
-    static let operationID = "uploadCredential"
+    static let operationID = Operations.UploadCredential.id
 
     /// Refuses what is not a client_secrets.json we could store: not UTF-8 JSON (a leading
     /// byte order mark is fine), or nested deeper than 32 -> 400 `invalid_json` saying where.
