@@ -53,4 +53,6 @@ if [ "${SKIP_SCHEMATHESIS:-0}" = 1 ]; then
 else
 	bash "$here/schemathesis.sh"
 fi
+# The web console in headless Chromium (scripts/browser-test.sh; screenshots in .local/screenshots/).
+bash "$here/browser-test.sh"
 log "all tests passed"

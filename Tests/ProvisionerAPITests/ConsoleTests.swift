@@ -164,7 +164,7 @@ import Testing
             headers[HTTPField.Name("Sec-Fetch-Site")!] = "same-origin"
             let saved = try await client.executeRequest(uri: settings, method: .post, headers: headers, body: ByteBuffer(string: "default_event_color=7&csrf_token=\(csrf)"))
             #expect(saved.status == .seeOther)
-            #expect(saved.headers[.location] == "/console/tenants/acme?done=saved")
+            #expect(saved.headers[.location] == "/console/tenants/acme?done=saved#settings")
             let after = try await client.send(.get, "/v1/tenants/acme", token: opened.support.token)
             #expect((after.object?["calendar_settings"] as? [String: Any])?["default_event_color"] as? String == "7")
 

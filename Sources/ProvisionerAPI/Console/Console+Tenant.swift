@@ -168,7 +168,8 @@ extension Console {
         }
         do {
             let done = try await Caller.$current.withValue(caller) { try await body(caller, slug, form) }
-            return Self.redirect("/console/tenants/\(slug)?done=\(done)")
+            let anchor = done == "saved" ? "settings" : "latest-upload"
+            return Self.redirect("/console/tenants/\(slug)?done=\(done)#\(anchor)")
         } catch {
             let problem = Problem.from(error)
             guard problem.status.kind == .clientError else { throw error }

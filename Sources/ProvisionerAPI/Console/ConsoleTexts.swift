@@ -110,6 +110,7 @@ enum ConsoleTexts {
         ),
         "save": .init(ja: "保存する", en: "Save"),
         "copy": .init(ja: "コピー", en: "Copy"),
+        "copied": .init(ja: "コピーしました", en: "Copied"),
         "saved": .init(ja: "保存しました。", en: "Saved."),
         "uploaded": .init(ja: "アップロードしました。検証の結果を下に表示します。", en: "Uploaded. The verdict shows below."),
         "verifying": .init(ja: "再検証を依頼しました。", en: "Verification requested again."),

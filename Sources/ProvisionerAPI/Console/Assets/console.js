@@ -6,13 +6,13 @@
   document.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
     if (!navigator.clipboard) { return; }
     button.hidden = false;
-    var label = button.textContent;
-    var done = document.documentElement.lang === "en" ? "Copied" : "コピーしました";
+    var label = button.getAttribute("data-label");
+    var done = button.getAttribute("data-done");
     button.addEventListener("click", function () {
       navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
-        button.textContent = done;
+        button.setAttribute("data-label", done);
         button.classList.add("done");
-        setTimeout(function () { button.textContent = label; button.classList.remove("done"); }, 2000);
+        setTimeout(function () { button.setAttribute("data-label", label); button.classList.remove("done"); }, 2000);
       });
     });
   });

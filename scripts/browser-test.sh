@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The browser test of the web console (contract section 9), part of `make test`.
+#
+#  1. Debian's chromium and chromium-driver (and Japanese fonts for the screenshots) if
+#     missing; Selenium (pinned) in the venv .local/venv.
+#  2. The provisioner binary: $PROVISIONER_BIN, else the debug build (swift build --product
+#     provisioner; a no-op after `make test`'s build).
+#  3. A fresh database `provisioner_browser` on TEST_DATABASE_URL (or the test cluster),
+#     `provisioner migrate`, a support token from `provisioner token create`.
+#  4. `provisioner run` on a free port from 18180 with PROVISIONER_PUBLIC_URL on it; log in
+#     .local/browser/server.log; always stopped on exit.
+#  5. tests/browser/test_console.py drives headless Chromium through /usr/bin/chromedriver:
+#     a tenant, its URI set and an onboarding link made through the API, the link opened, the
+#     issued values checked, uploads, the verdict, the calendar settings. Screenshots in
+#     .local/screenshots/.
+set -euo pipefail
+
+LOG_TAG=browser-test
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+cd "$REPO_ROOT"
+
+SELENIUM_VERSION=4.27.1
+VENV=.local/venv
+OUT_DIR=.local/browser
+SHOT_DIR=.local/screenshots
+BR_DB=provisioner_browser
+BR_PORT="${BR_PORT:-$(free_port 18180)}"
+base="http://127.0.0.1:$BR_PORT"
+
+bootstrap
+unset DATABASE_URL
+apt_install_missing chromium chromium-driver fonts-noto-cjk
+[ -x /usr/bin/chromedriver ] || die "/usr/bin/chromedriver is missing after installing chromium-driver"
+
+if [ -n "${PROVISIONER_BIN:-}" ]; then
+	bin="$PROVISIONER_BIN"
+else
+	log "swift build --product provisioner (debug)"
+	swift build --product provisioner
+	bin="$(swift build --show-bin-path)/provisioner"
+fi
+[ -x "$bin" ] || die "provisioner binary not found at $bin"
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+	TEST_DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure .local/pg-test "${TEST_PG_PORT:-54330}" postgres --no-fsync --free-port)"
+fi
+url_path="${TEST_DATABASE_URL%%\?*}"
+url_query="${TEST_DATABASE_URL#"$url_path"}"
+br_url="${url_path%/*}/$BR_DB$url_query"
+log "fresh database $BR_DB"
+psql "$TEST_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 \
+	-c "DROP DATABASE IF EXISTS $BR_DB WITH (FORCE)" -c "CREATE DATABASE $BR_DB" >/dev/null ||
+	die "could not recreate database $BR_DB on ${TEST_DATABASE_URL##*@}"
+DATABASE_URL="$br_url" "$bin" migrate || die "provisioner migrate failed on $BR_DB"
+support_token="$(DATABASE_URL="$br_url" "$bin" token create --role support --name browser-support | tail -n1 | tr -d '[:space:]')"
+[ -n "$support_token" ] || die "token create --role support failed"
+
+if [ ! -x "$VENV/bin/python" ]; then
+	python3 -m venv "$VENV" || die "python3 -m venv $VENV failed (apt-get install python3-venv)"
+fi
+if [ "$("$VENV/bin/python" -c 'import selenium; print(selenium.__version__)' 2>/dev/null)" != "$SELENIUM_VERSION" ]; then
+	log "installing selenium==$SELENIUM_VERSION into $VENV"
+	"$VENV/bin/pip" install -q --disable-pip-version-check "selenium==$SELENIUM_VERSION" ||
+		die "pip install selenium==$SELENIUM_VERSION failed"
+fi
+
+mkdir -p "$OUT_DIR" "$SHOT_DIR"
+if curl -s -o /dev/null --max-time 2 "$base/"; then
+	die "something already listens on 127.0.0.1:$BR_PORT (set BR_PORT to another port)"
+fi
+server_pid=""
+stop_server() {
+	[ -n "$server_pid" ] || return 0
+	stop_process "$server_pid"
+	server_pid=""
+}
+trap stop_server EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "provisioner run on $base (log: $OUT_DIR/server.log)"
+DATABASE_URL="$br_url" \
+	PROVISIONER_HOST=127.0.0.1 \
+	PROVISIONER_PORT="$BR_PORT" \
+	PROVISIONER_PUBLIC_URL="$base" \
+	PROVISIONER_ENCRYPTION_KEYS="$(new_encryption_key br1)" \
+	PROVISIONER_LIVE_CHECK=off \
+	"$bin" run </dev/null >"$OUT_DIR/server.log" 2>&1 &
+server_pid=$!
+deadline=$((SECONDS + 120))
+until curl -fs -o /dev/null --max-time 2 "$base/readyz"; do
+	if ! kill -0 "$server_pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+		tail -n 20 "$OUT_DIR/server.log" >&2 || true
+		die "provisioner run did not become ready (see $OUT_DIR/server.log)"
+	fi
+	sleep 0.5
+done
+
+log "tests/browser/test_console.py (screenshots in $SHOT_DIR/)"
+BASE_URL="$base" SUPPORT_TOKEN="$support_token" SCREENSHOT_DIR="$SHOT_DIR" CHROMEDRIVER=/usr/bin/chromedriver \
+	"$VENV/bin/python" tests/browser/test_console.py </dev/null || die "the browser test failed (screenshots in $SHOT_DIR/, server log $OUT_DIR/server.log)"
+log "the browser test passed"

@@ -1,0 +1,201 @@
+"""The tenant admin's web page in a real browser (headless Chromium through chromedriver).
+
+Run by scripts/browser-test.sh against a `provisioner run` it started: BASE_URL, SUPPORT_TOKEN,
+SCREENSHOT_DIR and CHROMEDRIVER come from there. Prints "N passed, N failed" and exits non-zero
+on any failure.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE = os.environ["BASE_URL"]
+SUPPORT = os.environ["SUPPORT_TOKEN"]
+SHOTS = os.environ.get("SCREENSHOT_DIR", ".local/screenshots")
+SLUG = "browser-acme"
+
+
+def api(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(BASE + path, data=data, method=method)
+    request.add_header("Authorization", "Bearer " + SUPPORT)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+        return response.status, (json.loads(text) if text else None)
+
+
+def client_secrets(origins, redirects):
+    return json.dumps({"web": {
+        "client_id": "123456789012-abcdefghijklmnopqrstuvwxyz012345.apps.googleusercontent.com",
+        "project_id": "all-gather-crm-google-calendar",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+        "client_secret": "GOCSPX-abcdefghijklmnopqrstuvwxyz12",
+        "redirect_uris": redirects,
+        "javascript_origins": origins,
+    }})
+
+
+def screenshot(driver, name):
+    os.makedirs(SHOTS, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, max(900, min(int(height) + 40, 6000)))
+    path = os.path.join(SHOTS, name + ".png")
+    driver.save_screenshot(path)
+    driver.set_window_size(1280, 900)
+    print("screenshot", path)
+
+
+def wait_state(driver, states, timeout=20):
+    """The newest upload's state once it is one of `states` (the page reloads itself meanwhile)."""
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+        lambda d: d.find_element(By.ID, "credential-state").text.strip() in states)
+    time.sleep(0.3)
+    WebDriverWait(driver, 5).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    return driver.find_element(By.ID, "credential-state").text.strip()
+
+
+def main():
+    status, _ = api("POST", "/v1/tenants", {"slug": SLUG, "display_name": "Acme 株式会社"})
+    assert status == 201, status
+    status, uri_set = api("POST", "/v1/tenants/%s/uri-sets" % SLUG)
+    assert status == 201, status
+    status, link = api("POST", "/v1/tenants/%s/onboarding-links" % SLUG, {"expires_in_hours": 24})
+    assert status == 201 and link["url"].startswith(BASE + "/connect/"), link
+    origins, redirects = uri_set["javascript_origins"], uri_set["redirect_uris"]
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=ja"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "ja"})
+    driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+    passed, failed = 0, 0
+    files = tempfile.mkdtemp()
+
+    def check(name, function):
+        nonlocal passed, failed
+        try:
+            function()
+            passed += 1
+            print("ok", name)
+        except Exception:
+            failed += 1
+            print("FAILED", name)
+            traceback.print_exc()
+            try:
+                screenshot(driver, "failed-" + name)
+            except Exception:
+                pass
+
+    def opens_the_link():
+        driver.get(link["url"])
+        WebDriverWait(driver, 10).until(EC.url_to_be(BASE + "/console/tenants/" + SLUG))
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
+        shown_origins = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#issued-origins li")]
+        shown_redirects = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#issued-redirect-uris li")]
+        assert shown_origins == origins, shown_origins
+        assert shown_redirects == redirects, shown_redirects
+        assert "ウェブアプリケーション" in driver.page_source
+        assert "All Gather CRM Google Calendar" in driver.page_source
+        assert driver.find_element(By.CSS_SELECTOR, 'a[href="https://console.cloud.google.com/apis/credentials"]')
+        # Sync cannot be ticked before a credential is active, and says why.
+        assert not driver.find_element(By.ID, "sync-enabled").is_enabled()
+        assert driver.find_element(By.ID, "sync-reason").text
+        # Every input has a visible label.
+        for element in driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden])"):
+            label = driver.find_element(By.CSS_SELECTOR, 'label[for="%s"]' % element.get_attribute("id"))
+            assert label.is_displayed() and label.text.strip(), element.get_attribute("id")
+        screenshot(driver, "01-tenant-page-ja")
+
+    def near_miss_is_shown():
+        path = os.path.join(files, "near-miss", "client_secrets.json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(client_secrets(origins, [redirects[0] + "/", redirects[1]]))
+        driver.find_element(By.ID, "file").send_keys(path)
+        driver.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]").click()
+        assert wait_state(driver, {"rejected", "verified"}) == "rejected"
+        items = driver.find_elements(By.CSS_SELECTOR, "#findings li")
+        codes = [item.get_attribute("data-code") for item in items]
+        assert "redirect_uri_missing" in codes, codes
+        missing = items[codes.index("redirect_uri_missing")]
+        assert redirects[0] in missing.text
+        assert missing.find_element(By.CSS_SELECTOR, ".near-miss mark").is_displayed()
+        screenshot(driver, "02-rejected-near-miss")
+
+    def upload_is_verified():
+        path = os.path.join(files, "good", "client_secrets.json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(client_secrets(origins, redirects))
+        driver.find_element(By.ID, "file").send_keys(path)
+        driver.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]").click()
+        assert wait_state(driver, {"verified", "rejected"}) == "verified"
+        assert driver.find_elements(By.CSS_SELECTOR, "#findings li") == [] or all(
+            item.get_attribute("data-code") for item in driver.find_elements(By.CSS_SELECTOR, "#findings li"))
+
+    def settings_are_saved():
+        driver.get(BASE + "/console/tenants/" + SLUG)
+        sync = driver.find_element(By.ID, "sync-enabled")
+        assert sync.is_enabled()
+        if not sync.is_selected():
+            sync.click()
+        driver.find_element(By.CSS_SELECTOR, 'label[for="color-7"]').click()
+        driver.find_element(By.CSS_SELECTOR, "#calendar-form button[type=submit]").click()
+        WebDriverWait(driver, 10).until(lambda d: "done=saved" in d.current_url)
+        assert driver.find_element(By.ID, "sync-enabled").is_selected()
+        assert driver.find_element(By.ID, "color-7").is_selected()
+        _, tenant = api("GET", "/v1/tenants/" + SLUG)
+        assert tenant["calendar_settings"] == {"sync_enabled": True, "default_event_color": "7"}, tenant
+        screenshot(driver, "03-verified-settings-saved")
+
+    def language_switch():
+        driver.find_element(By.CSS_SELECTOR, '#language-switch a[hreflang="en"]').click()
+        WebDriverWait(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+        assert "Web application" in driver.page_source
+        assert driver.find_element(By.ID, "credential-state").text == "verified"
+        screenshot(driver, "04-tenant-page-en")
+
+    def keyboard_reaches_the_forms():
+        driver.get(BASE + "/console/tenants/" + SLUG)
+        seen = set()
+        for _ in range(80):
+            ActionChains(driver).send_keys(Keys.TAB).perform()
+            element = driver.switch_to.active_element
+            seen.add(element.get_attribute("id") or element.tag_name)
+        for wanted in ("file", "client_secret", "sync-enabled"):
+            assert wanted in seen, (wanted, sorted(seen))
+
+    for name, function in [
+        ("opens_the_link", opens_the_link),
+        ("near_miss_is_shown", near_miss_is_shown),
+        ("upload_is_verified", upload_is_verified),
+        ("settings_are_saved", settings_are_saved),
+        ("language_switch", language_switch),
+        ("keyboard_reaches_the_forms", keyboard_reaches_the_forms),
+    ]:
+        check(name, function)
+    driver.quit()
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
