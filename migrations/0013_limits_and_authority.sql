@@ -58,7 +58,7 @@ $$;
 -- The append-only promise holds: provisioner_app is still granted neither UPDATE nor DELETE
 -- on audit_events, so any UPDATE or DELETE it sends fails with a permission error, for every
 -- row. Only record_auth_failure, owned by the migration owner, changes a row, and only the
--- `count` of an 'auth.failed' row of the current minute bucket, by way of ON CONFLICT; the
+-- `count` (and a missing request id) of an 'auth.failed' row of its minute bucket, by way of ON CONFLICT; the
 -- update policy below admits no other row even for the owner (who is under FORCE ROW LEVEL
 -- SECURITY like everyone else).
 ALTER TABLE audit_events ADD COLUMN count integer NOT NULL DEFAULT 1 CHECK (count >= 1);
@@ -76,7 +76,8 @@ CREATE POLICY audit_events_auth_failed_count ON audit_events FOR UPDATE
 -- Counts `attempts` failed sign-ins from `from_address` in the minute of `attempted_at` (the
 -- current minute when null, or when the caller's clock is more than a minute ahead of the
 -- database's or ten minutes behind it). The first attempt of a bucket inserts its row, with
--- its request id; later ones add to its count. Returns the bucket's count.
+-- its request id; later ones add to its count (and give it a request id if it has none yet).
+-- Returns the bucket's count.
 CREATE FUNCTION record_auth_failure(from_address text, first_request_id text, attempts integer, attempted_at timestamptz)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -97,7 +98,9 @@ BEGIN
     INSERT INTO public.audit_events AS e (action, result, request_id, source_address, count, attempts_minute)
     VALUES ('auth.failed', 'unauthenticated', first_request_id, from_address, attempts, bucket)
     ON CONFLICT (coalesce(source_address, ''), attempts_minute) WHERE action = 'auth.failed'
-    DO UPDATE SET count = e.count + EXCLUDED.count
+    -- A request's own row may be written after a batch of later attempts of its minute (the
+    -- batch's flush does not wait for it): the row then takes the first request id it is given.
+    DO UPDATE SET count = e.count + EXCLUDED.count, request_id = coalesce(e.request_id, EXCLUDED.request_id)
     RETURNING e.count INTO total;
     RETURN total;
 END

@@ -273,6 +273,20 @@ import Testing
 
     /// Failed sign-ins are one `auth.failed` row per client address and
     /// minute, however many and however concurrent; its `count` is their number.
+    /// The in-memory tail of a minute may reach the database before that minute's first
+    /// request does (its write was slow): the row still ends with that request's id.
+    @Test func aFailedSignInRowTakesTheFirstRequestIDItIsGiven() async throws {
+        try await Self.withStores { stores in
+            let at = Date()
+            try await stores.audit.recordFailedSignIns(sourceAddress: "192.0.2.9", requestID: nil, attempts: 7, attemptedAt: at)
+            try await stores.audit.recordFailedSignIns(sourceAddress: "192.0.2.9", requestID: "req-first", attempts: 1, attemptedAt: at)
+            try await stores.audit.recordFailedSignIns(sourceAddress: "192.0.2.9", requestID: "req-later", attempts: 1, attemptedAt: at)
+            let events = try await stores.audit.list(tenantSlug: nil, action: "auth.failed", limit: 10, beforeID: nil)
+            #expect(events.map(\.requestID) == ["req-first"])
+            #expect(events.map(\.count) == [9])
+        }
+    }
+
     @Test func failedSignInsShareOneRowPerAddressAndMinute() async throws {
         try await Self.withStores { stores in
             let at = Date()
