@@ -157,6 +157,3 @@ public struct SecretRewrapper: Sendable {
         }
     }
 }
-
-/// The former name, from when only uploaded files were re-sealed.
-public typealias CredentialRewrapper = SecretRewrapper
