@@ -8,8 +8,7 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// The web console through the real application and PostgreSQL (contract section 9):
-/// onboarding links, sessions, CSRF and cross-site refusals, page headers, expiry and revocation.
+/// The web console through the real application and PostgreSQL: onboarding links, sessions, CSRF and cross-site refusals, page headers, expiry and revocation.
 @Suite struct ConsoleTests {
     struct Opened: Sendable {
         let support: APIFixture.IssuedToken
@@ -86,6 +85,24 @@ import Testing
             let listed = try await client.send(.get, "/v1/tenants/acme/onboarding-links", token: opened.support.token)
             #expect(listed.items.first?["use_count"] as? Int == 1)
             #expect(rfc3339(listed.items.first?["last_used_at"]) != nil)
+        }
+    }
+
+    /// A link clicked in webmail: the redirect of a navigation another site began carries no
+    /// SameSite=Strict cookie, so the page goes on from a page of our own, which is same-site.
+    @Test func aLinkFollowedFromAnotherSiteGoesOnFromAPageOfOurOwn() async throws {
+        try await withTestApplication { client, url in
+            _ = try await Self.open(client, url)
+            let crossSite: HTTPFields = [HTTPField.Name("Sec-Fetch-Site")!: "cross-site"]
+            let landing = try await client.send(.get, "/console/tenants/acme", headers: crossSite)
+            #expect(landing.status == .ok)
+            #expect(landing.text.contains(#"<meta http-equiv="refresh" content="0; url=/console/tenants/acme">"#), "\(landing.text)")
+            #expect(landing.text.contains(#"href="/console/tenants/acme""#))
+            Self.expectPageHeaders(landing)
+            // Without a session and not from another site: the signed-out page, no loop.
+            let sameOrigin = try await client.send(.get, "/console/tenants/acme", headers: [HTTPField.Name("Sec-Fetch-Site")!: "same-origin"])
+            #expect(sameOrigin.status == .unauthorized)
+            #expect(!sameOrigin.text.contains("http-equiv"))
         }
     }
 

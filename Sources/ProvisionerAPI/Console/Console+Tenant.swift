@@ -31,8 +31,16 @@ extension Console {
 
     func tenantPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let language = language(request)
-        guard let session = try await currentSession(request) else { return signedOutPage(language) }
         let slug = context.parameters.get("slug") ?? ""
+        guard let session = try await currentSession(request) else {
+            // An onboarding link clicked in a mail client or webmail: the browser keeps the
+            // session cookie /connect set, but sends no SameSite=Strict cookie with the redirect
+            // of a navigation another site began. Going on from a page of our own is same-site.
+            if request.headers[.secFetchSite]?.lowercased() == "cross-site", RequestValidation.looksLikeSlug(slug) {
+                return continuePage(language, path: "/console/tenants/\(slug)")
+            }
+            return signedOutPage(language)
+        }
         let flash = request.uri.queryParameters["done"].flatMap { key -> String? in
             ["uploaded", "saved", "verifying"].contains(String(key)) ? ConsoleTexts.text(String(key), language) : nil
         }

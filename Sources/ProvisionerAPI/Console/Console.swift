@@ -245,6 +245,17 @@ struct Console: Sendable {
         )
     }
 
+    /// A page that goes on to `path` at once: its navigation is same-site, so the session
+    /// cookie goes with it (see `tenantPage`). Without the refresh, its link does the same.
+    func continuePage(_ language: Language, path: String) -> Response {
+        renderer.message(
+            status: .ok, language: language,
+            heading: .init(ja: "ページを開いています…", en: "Opening the page…"),
+            paragraphs: [.init(ja: "自動的に移動しない場合は、下のリンクを押してください。", en: "If nothing happens, follow the link below.")],
+            link: (path, .init(ja: "続ける", en: "Continue")), path: path, refresh: path
+        )
+    }
+
     func signedOutPage(_ language: Language) -> Response {
         renderer.message(
             status: .unauthorized, language: language,

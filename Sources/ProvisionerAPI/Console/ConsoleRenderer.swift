@@ -29,6 +29,8 @@ struct ConsoleRenderer: Sendable {
         var path: String
         /// The sign-out form's CSRF token, when signed in.
         var csrf: String?
+        /// A path to go on to at once (`<meta http-equiv="refresh">`: no script needed).
+        var refresh: String? = nil
     }
 
     func page(_ template: String, _ values: [String: Any], frame: Frame, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
@@ -36,11 +38,13 @@ struct ConsoleRenderer: Sendable {
         let texts = ConsoleTexts.table(frame.language)
         values["t"] = texts
         let body = library.render(values, withTemplate: template) ?? ""
-        let layout: [String: Any] = [
+        var layout: [String: Any] = [
             "lang": frame.language.rawValue, "isJa": frame.language == .ja, "title": frame.title, "t": texts,
             "next": ConsoleAssets.queryEncoded(frame.path), "assetVersion": ConsoleAssets.version,
             "signedIn": frame.csrf != nil, "csrf": frame.csrf ?? "", "body": body,
         ]
+        // Only when there is one: an empty string counts as a section to mustache.
+        if let refresh = frame.refresh { layout["refresh"] = refresh }
         let html = library.render(layout, withTemplate: "layout") ?? ""
         var fields = headers
         fields[.contentType] = "text/html; charset=utf-8"
@@ -50,7 +54,8 @@ struct ConsoleRenderer: Sendable {
     /// A page that only says something (an expired link, a refusal).
     func message(
         status: HTTPResponse.Status, language: Language, heading: LocalizedText, paragraphs: [LocalizedText],
-        link: (href: String, text: LocalizedText)? = nil, csrf: String? = nil, path: String = "/console", headers: HTTPFields = [:]
+        link: (href: String, text: LocalizedText)? = nil, csrf: String? = nil, path: String = "/console", headers: HTTPFields = [:],
+        refresh: String? = nil
     ) -> Response {
         var values: [String: Any] = [
             "heading": heading.text(in: language), "paragraphs": paragraphs.map { $0.text(in: language) },
@@ -60,7 +65,10 @@ struct ConsoleRenderer: Sendable {
             values["linkHref"] = link.href
             values["linkText"] = link.text.text(in: language)
         }
-        return page("message", values, frame: Frame(language: language, title: heading.text(in: language), path: path, csrf: csrf), status: status, headers: headers)
+        return page(
+            "message", values, frame: Frame(language: language, title: heading.text(in: language), path: path, csrf: csrf, refresh: refresh),
+            status: status, headers: headers
+        )
     }
 }
 
