@@ -235,7 +235,9 @@ BEGIN
     INSERT INTO public.audit_events AS e (action, result, request_id, source_address, count, attempts_minute)
     VALUES ('auth.failed', 'unauthenticated', first_request_id, from_address, attempts, bucket)
     ON CONFLICT (coalesce(source_address, ''), attempts_minute) WHERE action = 'auth.failed'
-    DO UPDATE SET count = e.count + EXCLUDED.count
+    -- A request's own row may be written after a batch of later attempts of its minute (the
+    -- batch's flush does not wait for it): the row then takes the first request id it is given.
+    DO UPDATE SET count = e.count + EXCLUDED.count, request_id = coalesce(e.request_id, EXCLUDED.request_id)
     RETURNING e.count INTO total;
     RETURN total;
 END
