@@ -36,7 +36,7 @@ struct Caller: Sendable {
     /// tenant_admin's view.
     func allTenantsScope() throws -> AccessScope {
         guard seesAllTenants else {
-            throw Problem(.forbidden, code: "forbidden", detail: "A \(role.rawValue) token sees one tenant only; '\(rule.action)' is about every tenant.")
+            throw Problem(.forbidden, code: .forbidden, detail: "A \(role.rawValue) token sees one tenant only; '\(rule.action)' is about every tenant.")
         }
         return .allTenants
     }

@@ -182,9 +182,9 @@ extension Console {
             let problem = Problem.from(error)
             guard problem.status.kind == .clientError else { throw error }
             if rule.mutates || problem.status == .notFound {
-                try? await audit.recordDenial(caller.audit(tenantSlug: slug, result: problem.code))
+                try? await audit.recordDenial(caller.audit(tenantSlug: slug, result: problem.code.rawValue))
             }
-            if problem.code == "tenant_not_found" { return notFoundPage(language, csrf: session.csrf) }
+            if problem.code == .tenantNotFound { return notFoundPage(language, csrf: session.csrf) }
             var problems = FormProblems()
             let message = Self.formMessage(problem, language: language)
             switch operationID {
@@ -202,14 +202,14 @@ extension Console {
     static func formMessage(_ problem: Problem, language: Language) -> String {
         guard language == .ja else { return problem.detail }
         switch problem.code {
-        case "invalid_json": return "JSON ファイルとして読み取れません。Google Cloud コンソールからダウンロードしたファイルをそのまま選んでください。(\(problem.detail))"
-        case "payload_too_large": return "ファイルが大きすぎます(64 KiB まで)。"
-        case "tenant_suspended": return "このテナントは一時停止中のため、変更できません。"
-        case "no_active_credential": return "検証済みの client_secrets.json がないため、連携をオンにできません。"
-        case "client_secret_conflict": return "ファイルに含まれるシークレットと、入力したシークレットが異なります。"
-        case "client_secret_invalid": return "クライアント シークレットには、空白を含まない半角英数字・記号のみ入力できます。"
-        case "credential_not_found": return "このアップロードは見つかりません。"
-        case "invalid_request": return "入力内容をご確認ください。(\(problem.detail))"
+        case .invalidJSON: return "JSON ファイルとして読み取れません。Google Cloud コンソールからダウンロードしたファイルをそのまま選んでください。(\(problem.detail))"
+        case .payloadTooLarge: return "ファイルが大きすぎます(64 KiB まで)。"
+        case .tenantSuspended: return "このテナントは一時停止中のため、変更できません。"
+        case .noActiveCredential: return "検証済みの client_secrets.json がないため、連携をオンにできません。"
+        case .clientSecretConflict: return "ファイルに含まれるシークレットと、入力したシークレットが異なります。"
+        case .clientSecretInvalid: return "クライアント シークレットには、空白を含まない半角英数字・記号のみ入力できます。"
+        case .credentialNotFound: return "このアップロードは見つかりません。"
+        case .invalidRequest: return "入力内容をご確認ください。(\(problem.detail))"
         default: return problem.detail
         }
     }

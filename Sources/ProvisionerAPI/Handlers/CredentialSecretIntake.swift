@@ -82,7 +82,7 @@ extension Problem {
     static func clientSecretConflict() -> Problem {
         // Neither secret is named, not even in part: problems are logged and shown.
         Problem(
-            .unprocessableContent, code: "client_secret_conflict",
+            .unprocessableContent, code: .clientSecretConflict,
             detail: "The file already has a client_secret, and the client_secret field beside it differs. Send the file alone, or a file without a secret with the field.",
             errors: [.init(field: "client_secret", message: "differs from the client_secret in the file")]
         )
@@ -95,6 +95,6 @@ extension Problem {
         case .notPrintableASCII:
             "The client_secret field may hold only printable ASCII characters, without spaces or line breaks."
         }
-        return Problem(.unprocessableContent, code: "client_secret_invalid", detail: detail, errors: [.init(field: "client_secret", message: detail)])
+        return Problem(.unprocessableContent, code: .clientSecretInvalid, detail: detail, errors: [.init(field: "client_secret", message: detail)])
     }
 }

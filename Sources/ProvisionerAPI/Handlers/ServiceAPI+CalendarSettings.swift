@@ -16,7 +16,7 @@ extension ServiceAPI {
             return .ok(.init(body: .json(settings)))
         case .noActiveCredential:
             throw Problem(
-                .conflict, code: "no_active_credential",
+                .conflict, code: .noActiveCredential,
                 detail: "Google Calendar sync needs a verified client_secrets.json for the current URI set; upload one first."
             )
         case .tenantNotFound:

@@ -182,11 +182,11 @@ extension ServiceAPI {
 
 extension Problem {
     static func credentialNotFound(_ id: String) -> Problem {
-        Problem(.notFound, code: "credential_not_found", detail: "This tenant has no credential \(id).")
+        Problem(.notFound, code: .credentialNotFound, detail: "This tenant has no credential \(id).")
     }
 
     static func noActiveCredential(_ slug: String) -> Problem {
-        Problem(.notFound, code: "no_active_credential", detail: "Tenant '\(slug)' has no verified credential for its current URI set.")
+        Problem(.notFound, code: .noActiveCredential, detail: "Tenant '\(slug)' has no verified credential for its current URI set.")
     }
 }
 

@@ -52,7 +52,7 @@ extension ServiceAPI {
                   audit: caller.audit(tenantID: tenant.id, tenantSlug: tenant.slug, target: "onboarding_link:\(id.uuidString.lowercased())")
               ) != nil
         else {
-            throw Problem(.notFound, code: "onboarding_link_not_found", detail: "Tenant '\(tenant.slug)' has no onboarding link \(input.path.linkId).")
+            throw Problem(.notFound, code: .onboardingLinkNotFound, detail: "Tenant '\(tenant.slug)' has no onboarding link \(input.path.linkId).")
         }
         return .noContent(.init())
     }

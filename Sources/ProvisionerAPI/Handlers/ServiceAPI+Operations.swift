@@ -17,7 +17,7 @@ extension ServiceAPI {
         case .migrationsMissing(let versions):
             throw Problem(
                 .serviceUnavailable,
-                code: "service_unavailable",
+                code: .serviceUnavailable,
                 detail: "The database lacks migrations \(versions.map(String.init).joined(separator: ", ")); run `provisioner migrate`.",
                 headers: [.retryAfter: "5"]
             )

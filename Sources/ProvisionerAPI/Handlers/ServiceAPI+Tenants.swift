@@ -13,7 +13,7 @@ extension ServiceAPI {
         } catch {
             let detail = error.message(in: .en)
             if error.rule == .reservedName {
-                throw Problem(.unprocessableContent, code: "slug_reserved", detail: detail, errors: [.init(field: "slug", message: detail)])
+                throw Problem(.unprocessableContent, code: .slugReserved, detail: detail, errors: [.init(field: "slug", message: detail)])
             }
             throw Problem.invalid("slug", detail)
         }
@@ -22,7 +22,7 @@ extension ServiceAPI {
             let tenant = try await tenants.create(slug: slug, displayName: displayName, audit: caller.audit(tenantSlug: slug.rawValue, target: "tenant:\(slug.rawValue)"))
             return .created(.init(headers: .init(location: "/v1/tenants/\(tenant.slug)"), body: .json(.init(tenant))))
         } catch TenantStoreError.slugTaken {
-            throw Problem(.conflict, code: "tenant_exists", detail: "A tenant with slug '\(slug.rawValue)' already exists.")
+            throw Problem(.conflict, code: .tenantExists, detail: "A tenant with slug '\(slug.rawValue)' already exists.")
         }
     }
 
@@ -90,6 +90,6 @@ extension Components.Schemas.Tenant {
 
 extension Problem {
     static func unsupportedBody() -> Problem {
-        Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: "Send the body as application/json.")
+        Problem(.unsupportedMediaType, code: .unsupportedMediaType, detail: "Send the body as application/json.")
     }
 }

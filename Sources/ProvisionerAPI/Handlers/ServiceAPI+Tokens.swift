@@ -31,7 +31,7 @@ extension ServiceAPI {
         // (result `role_not_grantable`), as for every refused mutation.
         guard AccessPolicy.grantableThroughAPI.contains(role) else {
             throw Problem(
-                .forbidden, code: "role_not_grantable",
+                .forbidden, code: .roleNotGrantable,
                 detail: "A \(role.rawValue) token cannot be made through the API; the operator makes it with `provisioner token create --role \(role.rawValue)`.",
                 errors: [.init(field: "role", message: "must be support, dashboard or tenant_admin")]
             )
@@ -71,7 +71,7 @@ extension ServiceAPI {
                   id: id, cascade: input.query.cascade ?? false, audit: caller.audit(target: "token:\(id.uuidString.lowercased())")
               ) != nil
         else {
-            throw Problem(.notFound, code: "token_not_found", detail: "There is no token with id \(input.path.tokenId).")
+            throw Problem(.notFound, code: .tokenNotFound, detail: "There is no token with id \(input.path.tokenId).")
         }
         return .noContent(.init())
     }

@@ -16,7 +16,7 @@ extension ServiceAPI {
             uris = try uriIssuer.issue(slug: TenantSlug(validating: tenant.slug), customDomain: customDomain)
         } catch let error as URIIssuanceError {
             let detail = "custom_domain breaks the rule \(error.rule): \(error.message(in: .en))"
-            throw Problem(.unprocessableContent, code: "uri_rule_violation", detail: detail, errors: [.init(field: "custom_domain", message: "\(error.rule): \(error.message(in: .en))")])
+            throw Problem(.unprocessableContent, code: .uriRuleViolation, detail: detail, errors: [.init(field: "custom_domain", message: "\(error.rule): \(error.message(in: .en))")])
         }
         do {
             let record = try await uriSets.issue(tenantSlug: tenant.slug, uris: uris, issuedBy: caller.token.actor, audit: caller.audit(tenantSlug: tenant.slug))
@@ -25,7 +25,7 @@ extension ServiceAPI {
                 body: .json(.init(record))
             ))
         } catch URISetStoreError.hostInUse {
-            throw Problem(.conflict, code: "custom_domain_in_use", detail: "Another tenant's current URI set uses \(uris.host).")
+            throw Problem(.conflict, code: .customDomainInUse, detail: "Another tenant's current URI set uses \(uris.host).")
         } catch URISetStoreError.tenantNotFound {
             throw Problem.tenantNotFound(slug)
         }
@@ -76,7 +76,7 @@ extension ServiceAPI {
 
 extension Problem {
     static func uriSetNotIssued(_ slug: String) -> Problem {
-        Problem(.notFound, code: "uri_set_not_issued", detail: "No URI set has been issued to tenant '\(slug)' yet.")
+        Problem(.notFound, code: .uriSetNotIssued, detail: "No URI set has been issued to tenant '\(slug)' yet.")
     }
 }
 

@@ -63,7 +63,7 @@ struct AuthorizationMiddleware: ServerMiddleware {
             try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: "forbidden"))
             let allowed = AccessPolicy.roleNames(rule.roles)
             throw Problem(
-                .forbidden, code: "forbidden",
+                .forbidden, code: .forbidden,
                 detail: "A \(token.role.rawValue) token may not do '\(rule.action)'; it is for \(allowed) tokens."
             )
         }
@@ -71,11 +71,11 @@ struct AuthorizationMiddleware: ServerMiddleware {
         // every tenant, whatever the policy table says (`Caller.allTenantsScope` checks again).
         if case .global = rule.scope, !caller.seesAllTenants {
             try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: "forbidden"))
-            throw Problem(.forbidden, code: "forbidden", detail: "A \(token.role.rawValue) token sees one tenant only; '\(rule.action)' is about every tenant.")
+            throw Problem(.forbidden, code: .forbidden, detail: "A \(token.role.rawValue) token sees one tenant only; '\(rule.action)' is about every tenant.")
         }
         if rule.isOnTenantPath, token.role == .tenantAdmin, pathSlug != token.tenantSlug {
             let problem = Problem.tenantNotFound(pathSlug ?? "")
-            try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: problem.code))
+            try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: problem.code.rawValue))
             throw problem
         }
         return try await Caller.$current.withValue(caller) {
@@ -108,7 +108,7 @@ struct AuthorizationMiddleware: ServerMiddleware {
         guard problem.status.kind == .clientError else { return }
         guard caller.rule.mutates || caller.rule.auditsEveryAttempt || (caller.rule.isOnTenantPath && problem.status == .notFound) else { return }
         do {
-            try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: problem.code))
+            try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: problem.code.rawValue))
         } catch {
             RequestScope.now.logger.error("could not audit a refused attempt", metadata: [
                 "action": "\(caller.rule.action)", "error": "\(Problem.safeDescription(of: error))",
@@ -127,12 +127,12 @@ struct AuthorizationMiddleware: ServerMiddleware {
 
     static func unauthenticated(_ detail: String, invalidToken: Bool) -> Problem {
         let challenge = invalidToken ? #"Bearer realm="provisioner", error="invalid_token""# : #"Bearer realm="provisioner""#
-        return Problem(.unauthorized, code: "unauthenticated", detail: detail, headers: [.wwwAuthenticate: challenge])
+        return Problem(.unauthorized, code: .unauthenticated, detail: detail, headers: [.wwwAuthenticate: challenge])
     }
 }
 
 extension Problem {
     static func tenantNotFound(_ slug: String) -> Problem {
-        Problem(.notFound, code: "tenant_not_found", detail: "There is no tenant '\(slug)'.")
+        Problem(.notFound, code: .tenantNotFound, detail: "There is no tenant '\(slug)'.")
     }
 }

@@ -28,7 +28,7 @@ enum UploadedFile {
             let file = ClientSecretsFile(try JSONParser().parse(bytes))
             return JSONUpload(bytes: bytes, file: file, summary: ClientSecretsSummary(file: file, sha256: ClientSecretsSummary.sha256Hex(bytes)))
         } catch {
-            throw Problem(.badRequest, code: "invalid_json", detail: "The file is not valid JSON: \(error.description)")
+            throw Problem(.badRequest, code: .invalidJSON, detail: "The file is not valid JSON: \(error.description)")
         }
     }
 }
@@ -60,7 +60,7 @@ struct CredentialIntakeMiddleware: ServerMiddleware {
             return try await next(request, HTTPBody(bytes), metadata)
         default:
             throw Problem(
-                .unsupportedMediaType, code: "unsupported_media_type",
+                .unsupportedMediaType, code: .unsupportedMediaType,
                 detail: "Upload the client_secrets.json as application/json, or as multipart/form-data in the field 'file'."
             )
         }

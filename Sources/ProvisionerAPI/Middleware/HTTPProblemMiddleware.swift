@@ -21,13 +21,13 @@ struct HTTPProblemMiddleware: RouterMiddleware {
                     let allow = allowed.map(\.rawValue).joined(separator: ", ")
                     problem = Problem(
                         .methodNotAllowed,
-                        code: "method_not_allowed",
+                        code: .methodNotAllowed,
                         detail: "\(request.method.rawValue) is not allowed here; allowed: \(allow).",
                         headers: [.allow: allow]
                     )
                 }
             } else if let httpError = error as? HTTPError, httpError.status.code < 500 {
-                problem = Problem(httpError.status, code: "bad_request", detail: httpError.body ?? httpError.status.reasonPhrase)
+                problem = Problem(httpError.status, code: .badRequest, detail: httpError.body ?? httpError.status.reasonPhrase)
             } else {
                 problem = Problem.from(error)
                 if problem.status == .internalServerError {

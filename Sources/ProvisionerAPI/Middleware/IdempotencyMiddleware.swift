@@ -33,9 +33,9 @@ struct IdempotencyMiddleware: ServerMiddleware {
 
         switch try await store.begin(tokenID: caller.token.id, key: key, operation: operationID, requestHash: hash, tenantID: tenantID, scope: scope) {
         case .keyReused:
-            throw Problem(.unprocessableContent, code: "idempotency_key_reused", detail: "This Idempotency-Key was used with another request body in the last 24 hours.")
+            throw Problem(.unprocessableContent, code: .idempotencyKeyReused, detail: "This Idempotency-Key was used with another request body in the last 24 hours.")
         case .inProgress:
-            throw Problem(.conflict, code: "idempotency_key_in_use", detail: "The first request with this Idempotency-Key is still running; try again shortly.")
+            throw Problem(.conflict, code: .idempotencyKeyInUse, detail: "The first request with this Idempotency-Key is still running; try again shortly.")
         case .replay(let answer):
             var fields: HTTPFields = [:]
             if let contentType = answer.contentType { fields[.contentType] = contentType }

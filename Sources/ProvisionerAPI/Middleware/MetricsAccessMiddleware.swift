@@ -51,7 +51,7 @@ struct MetricsAccessMiddleware<Context: RequestContext>: RouterMiddleware {
         guard access.allows(authorization: request.headers[.authorization]) else {
             throw Problem(
                 .unauthorized,
-                code: "unauthenticated",
+                code: .unauthenticated,
                 detail: "GET /metrics needs Authorization: Bearer with the metrics token (PROVISIONER_METRICS_TOKEN).",
                 headers: [.wwwAuthenticate: #"Bearer realm="provisioner-metrics""#]
             )

@@ -45,7 +45,7 @@ extension Problem {
             if DatabaseUnavailable.isUnavailability(serverError.underlyingError) { return .databaseUnavailable() }
             switch serverError.httpStatus {
             case .unsupportedMediaType:
-                return Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: serverError.causeDescription)
+                return Problem(.unsupportedMediaType, code: .unsupportedMediaType, detail: serverError.causeDescription)
             case .badRequest:
                 if serverError.underlyingError is DecodingError {
                     // GET and DELETE take no body here, so what failed to decode is a parameter:
@@ -55,9 +55,9 @@ extension Problem {
                        case let names = QueryString.names(of: serverError.request), !names.isEmpty {
                         return parameterProblem(names)
                     }
-                    return Problem(.badRequest, code: "invalid_request", detail: decodingDetail(serverError.underlyingError))
+                    return Problem(.badRequest, code: .invalidRequest, detail: decodingDetail(serverError.underlyingError))
                 }
-                return Problem(.badRequest, code: "invalid_request", detail: serverError.causeDescription)
+                return Problem(.badRequest, code: .invalidRequest, detail: serverError.causeDescription)
             default:
                 return .internalError()
             }
@@ -123,7 +123,7 @@ extension Problem {
         let allowed = "a value openapi.yaml allows (its type, range or list of values)"
         guard names.count == 1, let name = names.first else {
             let list = names.prefix(10).map { "'\($0.prefix(40))'" }.joined(separator: ", ")
-            return Problem(.badRequest, code: "invalid_request", detail: "One of the query parameters \(list) does not have \(allowed).")
+            return Problem(.badRequest, code: .invalidRequest, detail: "One of the query parameters \(list) does not have \(allowed).")
         }
         return Problem.invalid(name, "The query parameter '\(name.prefix(40))' does not have \(allowed).")
     }

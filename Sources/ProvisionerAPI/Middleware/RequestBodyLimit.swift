@@ -34,7 +34,7 @@ enum RequestBodyLimit {
             throw CancellationError()
         } catch {
             // The stream broke: malformed chunked framing, or the client went away mid-body.
-            throw Problem(.badRequest, code: "invalid_request", detail: "The request body could not be read whole (malformed chunked encoding, or the connection ended early).")
+            throw Problem(.badRequest, code: .invalidRequest, detail: "The request body could not be read whole (malformed chunked encoding, or the connection ended early).")
         }
         return bytes
     }
@@ -43,7 +43,7 @@ enum RequestBodyLimit {
     /// but the file inside it is held to the same 64 KiB.
     static func tooLarge() -> Problem {
         Problem(
-            .contentTooLarge, code: "payload_too_large",
+            .contentTooLarge, code: .payloadTooLarge,
             detail: "The request body is too large: a body, or an uploaded file, may hold at most \(fileBytes / 1024) KiB."
         )
     }

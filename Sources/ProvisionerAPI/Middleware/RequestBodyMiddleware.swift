@@ -26,7 +26,7 @@ struct RequestBodyMiddleware: ServerMiddleware {
         if let coding = request.headerFields[.contentEncoding]?.trimmingCharacters(in: .whitespaces),
            !coding.isEmpty, coding.lowercased() != "identity" {
             throw Problem(
-                .unsupportedMediaType, code: "unsupported_media_type",
+                .unsupportedMediaType, code: .unsupportedMediaType,
                 detail: "Send the request body without a Content-Encoding (this one is '\(coding.prefix(40))')."
             )
         }

@@ -16,13 +16,13 @@ struct Problem: Error, Sendable, Equatable {
 
     let status: HTTPResponse.Status
     /// Stable snake_case code, part of the API (openapi.yaml).
-    let code: String
+    let code: ProblemCode
     /// For a person: what was wrong with this request and, where it helps, what to do.
     let detail: String
     var errors: [FieldError] = []
     var headers: HTTPFields = [:]
 
-    init(_ status: HTTPResponse.Status, code: String, detail: String, errors: [FieldError] = [], headers: HTTPFields = [:]) {
+    init(_ status: HTTPResponse.Status, code: ProblemCode, detail: String, errors: [FieldError] = [], headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.detail = detail
@@ -44,11 +44,11 @@ struct Problem: Error, Sendable, Equatable {
 
     func encodedBody(requestID: String?) -> [UInt8] {
         let body = Body(
-            type: "urn:gcal-provisioner:problem:\(code)",
-            title: status.reasonPhrase.isEmpty ? "Error" : status.reasonPhrase,
+            type: "urn:gcal-provisioner:problem:\(code.rawValue)",
+            title: code.title,
             status: status.code,
             detail: detail,
-            code: code,
+            code: code.rawValue,
             request_id: requestID,
             errors: errors.isEmpty ? nil : errors
         )
@@ -75,33 +75,33 @@ struct Problem: Error, Sendable, Equatable {
 
 extension Problem {
     static func internalError() -> Problem {
-        Problem(.internalServerError, code: "internal_error", detail: "Something went wrong on our side. The request id identifies it for the operators.")
+        Problem(.internalServerError, code: .internalError, detail: "Something went wrong on our side. The request id identifies it for the operators.")
     }
 
     static func databaseUnavailable() -> Problem {
-        Problem(.serviceUnavailable, code: "service_unavailable", detail: "The database does not answer; try again shortly.", headers: [.retryAfter: "5"])
+        Problem(.serviceUnavailable, code: .serviceUnavailable, detail: "The database does not answer; try again shortly.", headers: [.retryAfter: "5"])
     }
 
     static func notFound(_ detail: String = "There is nothing at this path.") -> Problem {
-        Problem(.notFound, code: "not_found", detail: detail)
+        Problem(.notFound, code: .notFound, detail: detail)
     }
 
     /// A field of the body, a query parameter or a header breaks openapi.yaml; `errors` names it.
     static func invalid(_ name: String, _ detail: String) -> Problem {
-        Problem(.badRequest, code: "invalid_request", detail: detail, errors: [.init(field: name, message: detail)])
+        Problem(.badRequest, code: .invalidRequest, detail: detail, errors: [.init(field: name, message: detail)])
     }
 
     /// A field that is well-formed but out of what the service accepts (a time outside its
     /// range): 422, still `invalid_request` naming the field, since the caller fixes it the same
     /// way as a 400 of that code.
     static func unprocessable(_ name: String, _ detail: String) -> Problem {
-        Problem(.unprocessableContent, code: "invalid_request", detail: detail, errors: [.init(field: name, message: detail)])
+        Problem(.unprocessableContent, code: .invalidRequest, detail: detail, errors: [.init(field: name, message: detail)])
     }
 
     /// A tenant_admin's change, or the runtime's secret read, while the tenant is suspended.
     static func tenantSuspended(_ slug: String) -> Problem {
         Problem(
-            .conflict, code: "tenant_suspended",
+            .conflict, code: .tenantSuspended,
             detail: "Tenant '\(slug)' is suspended: it may be read, but nothing can be uploaded, verified or changed and its credential is not handed out until the support desk resumes it."
         )
     }
