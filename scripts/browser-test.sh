@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The browser test of the web console (contract section 9), part of `make test`.
+# The browser test of the web console, part of `make test`.
 #
 #  1. Debian's chromium and chromium-driver (and Japanese fonts for the screenshots) if
 #     missing; Selenium (pinned) in the venv .local/venv.
@@ -11,8 +11,9 @@
 #     .local/browser/server.log; always stopped on exit.
 #  5. tests/browser/test_console.py drives headless Chromium through /usr/bin/chromedriver:
 #     a tenant, its URI set and an onboarding link made through the API, the link opened, the
-#     issued values checked, uploads, the verdict, the calendar settings. Screenshots in
-#     .local/screenshots/.
+#     issued values checked, uploads, the verdict, the calendar settings, cookie flags, expired
+#     and revoked links, a form posted from another site, and axe-core on every page (no
+#     serious or critical violation). Screenshots in .local/screenshots/.
 set -euo pipefail
 
 LOG_TAG=browser-test
@@ -22,6 +23,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$REPO_ROOT"
 
 SELENIUM_VERSION=4.27.1
+# axe-core (carried by this package) for the accessibility check of every page.
+AXE_VERSION=2.1.6
 VENV=.local/venv
 OUT_DIR=.local/browser
 SHOT_DIR=.local/screenshots
@@ -65,6 +68,11 @@ if [ "$("$VENV/bin/python" -c 'import selenium; print(selenium.__version__)' 2>/
 	"$VENV/bin/pip" install -q --disable-pip-version-check "selenium==$SELENIUM_VERSION" ||
 		die "pip install selenium==$SELENIUM_VERSION failed"
 fi
+if ! "$VENV/bin/python" -c 'import axe_selenium_python' 2>/dev/null; then
+	log "installing axe-selenium-python==$AXE_VERSION into $VENV"
+	"$VENV/bin/pip" install -q --disable-pip-version-check "axe-selenium-python==$AXE_VERSION" ||
+		die "pip install axe-selenium-python==$AXE_VERSION failed"
+fi
 
 mkdir -p "$OUT_DIR" "$SHOT_DIR"
 if curl -s -o /dev/null --max-time 2 "$base/"; then
@@ -100,5 +108,6 @@ done
 
 log "tests/browser/test_console.py (screenshots in $SHOT_DIR/)"
 BASE_URL="$base" SUPPORT_TOKEN="$support_token" SCREENSHOT_DIR="$SHOT_DIR" CHROMEDRIVER=/usr/bin/chromedriver \
+	BROWSER_DATABASE_URL="$br_url" \
 	"$VENV/bin/python" tests/browser/test_console.py </dev/null || die "the browser test failed (screenshots in $SHOT_DIR/, server log $OUT_DIR/server.log)"
 log "the browser test passed"
