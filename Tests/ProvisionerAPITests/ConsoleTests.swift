@@ -106,6 +106,28 @@ import Testing
         }
     }
 
+    /// A dashboard sign-in sees the tenant's page with no form that changes anything: the
+    /// settings are shown, disabled; the only form left is signing out.
+    @Test func aDashboardSessionSeesNoFormThatChangesAnything() async throws {
+        try await withTestApplication { client, url in
+            _ = try await Self.open(client, url)
+            let dashboard = try await APIFixture.token(url, role: .dashboard)
+            let signIn = try await client.send(
+                .post, "/console/login", body: "token=\(dashboard.token)", contentType: "application/x-www-form-urlencoded",
+                headers: [HTTPField.Name("Sec-Fetch-Site")!: "same-origin"]
+            )
+            #expect(signIn.status == .seeOther)
+            let cookie = String(try #require(signIn.headers[.setCookie]).split(separator: ";").first!)
+            let page = try await client.send(.get, "/console/tenants/acme", headers: Self.headers(cookie))
+            #expect(page.status == .ok)
+            let forms = page.text.components(separatedBy: "<form").dropFirst().map { String($0.prefix(120)) }
+            #expect(forms.allSatisfy { $0.contains(#"action="/console/logout""#) }, "\(forms)")
+            #expect(page.text.contains(#"<fieldset disabled class="plain">"#))
+            #expect(page.text.contains(#"id="calendar-form""#) && page.text.contains(#"id="sync-enabled""#))
+            #expect(!page.text.contains(#"id="upload-form""#))
+        }
+    }
+
     @Test func unknownExpiredRevokedAndSuspendedLinks() async throws {
         try await withTestApplication { client, url in
             let opened = try await Self.open(client, url)
