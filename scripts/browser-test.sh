@@ -46,17 +46,7 @@ else
 fi
 [ -x "$bin" ] || die "provisioner binary not found at $bin"
 
-if [ -z "${TEST_DATABASE_URL:-}" ]; then
-	TEST_DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure .local/pg-test "${TEST_PG_PORT:-54330}" postgres --no-fsync --free-port)"
-fi
-url_path="${TEST_DATABASE_URL%%\?*}"
-url_query="${TEST_DATABASE_URL#"$url_path"}"
-br_url="${url_path%/*}/$BR_DB$url_query"
-log "fresh database $BR_DB"
-psql "$TEST_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 \
-	-c "DROP DATABASE IF EXISTS $BR_DB WITH (FORCE)" -c "CREATE DATABASE $BR_DB" >/dev/null ||
-	die "could not recreate database $BR_DB on ${TEST_DATABASE_URL##*@}"
-DATABASE_URL="$br_url" "$bin" migrate || die "provisioner migrate failed on $BR_DB"
+br_url="$(fresh_migrated_database "$BR_DB" "$bin")"
 support_token="$(DATABASE_URL="$br_url" "$bin" token create --role support --name browser-support | tail -n1 | tr -d '[:space:]')"
 [ -n "$support_token" ] || die "token create --role support failed"
 

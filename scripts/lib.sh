@@ -118,3 +118,29 @@ stop_process() {
 new_encryption_key() {
 	printf '%s:%s\n' "$1" "$(head -c32 /dev/urandom | base64 -w0)"
 }
+
+# test_server_url: TEST_DATABASE_URL, else the test cluster's (.local/pg-test, started if needed).
+test_server_url() {
+	if [ -n "${TEST_DATABASE_URL:-}" ]; then
+		printf '%s\n' "$TEST_DATABASE_URL"
+	else
+		bash "$REPO_ROOT/scripts/dev-postgres.sh" ensure .local/pg-test "${TEST_PG_PORT:-54330}" postgres --no-fsync --free-port
+	fi
+}
+
+# fresh_migrated_database NAME BIN: database NAME dropped and created again on the test server
+# (test_server_url), migrated with the provisioner binary BIN; prints its URL (same server and
+# credentials; a ?query such as sslmode is kept).
+fresh_migrated_database() {
+	local name="$1" bin="$2" server url_path url_query url
+	server="$(test_server_url)"
+	url_path="${server%%\?*}"
+	url_query="${server#"$url_path"}"
+	url="${url_path%/*}/$name$url_query"
+	log "fresh database $name"
+	psql "$server" -X -q -v ON_ERROR_STOP=1 \
+		-c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null ||
+		die "could not recreate database $name on ${server##*@}"
+	DATABASE_URL="$url" "$bin" migrate >&2 || die "provisioner migrate failed on $name"
+	printf '%s\n' "$url"
+}

@@ -61,19 +61,7 @@ fi
 [ -x "$bin" ] || die "provisioner binary not found at $bin"
 
 # 2. a fresh database
-if [ -z "${TEST_DATABASE_URL:-}" ]; then
-	TEST_DATABASE_URL="$(bash "$here/dev-postgres.sh" ensure .local/pg-test "${TEST_PG_PORT:-54330}" postgres --no-fsync --free-port)"
-fi
-# Same server and credentials, database $ST_DB (keeps a ?query such as sslmode).
-url_path="${TEST_DATABASE_URL%%\?*}"
-url_query="${TEST_DATABASE_URL#"$url_path"}"
-st_url="${url_path%/*}/$ST_DB$url_query"
-log "fresh database $ST_DB"
-psql "$TEST_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 \
-	-c "DROP DATABASE IF EXISTS $ST_DB WITH (FORCE)" -c "CREATE DATABASE $ST_DB" >/dev/null ||
-	die "could not recreate database $ST_DB on ${TEST_DATABASE_URL##*@}"
-log "provisioner migrate"
-DATABASE_URL="$st_url" "$bin" migrate || die "provisioner migrate failed on $ST_DB"
+st_url="$(fresh_migrated_database "$ST_DB" "$bin")"
 
 # 3. tokens (roles whose token was made; parallel array of tokens)
 roles=()
