@@ -74,7 +74,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         check(!credential.clientID.isEmpty && !credential.clientSecret.isEmpty, "runtime credential without id or secret")
         let other = RuntimeCredential(
             clientID: credential.clientID, clientSecret: credential.clientSecret + "x", projectID: credential.projectID,
-            redirectURIs: credential.redirectURIs, javascriptOrigins: credential.javascriptOrigins
+            redirectURIs: credential.redirectURIs, javascriptOrigins: credential.javascriptOrigins,
+            authURI: credential.authURI, tokenURI: credential.tokenURI
         )
         check(credential.description == other.description, "description shows the secret")
         check(String(reflecting: credential) == String(reflecting: other), "debugDescription shows the secret")
