@@ -115,6 +115,11 @@ def main():
         shown_redirects = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#issued-redirect-uris li")]
         assert shown_origins == origins, shown_origins
         assert shown_redirects == redirects, shown_redirects
+        # One copy button per value, shown once our script runs.
+        for list_id, values in (("issued-origins", origins), ("issued-redirect-uris", redirects)):
+            buttons = driver.find_elements(By.CSS_SELECTOR, "#%s li button.copy" % list_id)
+            assert len(buttons) == len(values) and all(b.is_displayed() for b in buttons), list_id
+            assert [b.get_attribute("data-copy") for b in buttons] == values
         assert "ウェブアプリケーション" in driver.page_source
         assert "All Gather CRM Google Calendar" in driver.page_source
         assert driver.find_element(By.CSS_SELECTOR, 'a[href="https://console.cloud.google.com/apis/credentials"]')
@@ -255,6 +260,20 @@ def main():
         screenshot(driver, "06-login")
         accessible("login")
 
+    def support_signs_in_and_out():
+        driver.get(BASE + "/console/login")
+        driver.find_element(By.ID, "token").send_keys(SUPPORT)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button[type=submit]").click()
+        WebDriverWait(driver, 10).until(EC.url_to_be(BASE + "/console"))
+        assert SLUG in driver.page_source
+        accessible("support home")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button").click()
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "form[action='/console/logout']") == [])
+        accessible("signed out")
+        driver.get(BASE + "/console/tenants/" + SLUG)
+        assert driver.find_elements(By.ID, "upload-form") == [], "signed out: no tenant page"
+        accessible("not signed in")
+
     def keyboard_reaches_the_forms():
         driver.get(BASE + "/console/tenants/" + SLUG)
         seen = set()
@@ -277,6 +296,7 @@ def main():
         ("findings_are_japanese_then_english", findings_are_japanese_then_english),
         ("revoked_and_expired_links", revoked_and_expired_links),
         ("login_page", login_page),
+        ("support_signs_in_and_out", support_signs_in_and_out),
     ]:
         check(name, function)
     driver.quit()
