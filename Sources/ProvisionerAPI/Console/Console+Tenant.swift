@@ -12,7 +12,25 @@ extension Console {
         var upload: String?
         var secret: String?
         var settings: String?
+        var customDomain: String?
+        var link: String?
+        var suspension: String?
+        /// A link just created: its URL is shown this once.
+        var newLink: (url: String, expiresAt: Date)?
     }
+
+    /// What a form did: back to the page (`done` names the notice), or the page at once with
+    /// what is shown only once (a new onboarding link's URL).
+    enum FormOutcome: Sendable {
+        case redirect(String)
+        case newLink(url: String, expiresAt: Date)
+    }
+
+    /// Where the page scrolls after a form, by its `done`.
+    static let doneAnchors: [String: String] = [
+        "uploaded": "latest-upload", "verifying": "latest-upload", "saved": "settings", "issued": "uri-sets",
+        "revoked": "onboarding-links", "suspendedDone": "suspension", "resumed": "suspension",
+    ]
 
     /// The caller a session is for `operationID`: nil when its role may not call it. A link's
     /// session is its tenant's admin; another tenant answers 404 as in the API.
@@ -42,7 +60,7 @@ extension Console {
             return signedOutPage(language)
         }
         let flash = request.uri.queryParameters["done"].flatMap { key -> String? in
-            ["uploaded", "saved", "verifying"].contains(String(key)) ? ConsoleTexts.text(String(key), language) : nil
+            Self.doneAnchors[String(key)] != nil ? ConsoleTexts.text(String(key), language) : nil
         }
         return try await renderTenant(slug: slug, session: session, language: language, flash: flash, problems: FormProblems(), status: .ok)
     }
@@ -104,6 +122,9 @@ extension Console {
                 },
             ] as [String: Any]
         }
+        if session.token.role != .tenantAdmin {
+            values["desk"] = try await deskValues(tenant: tenant, caller: caller, session: session, language: language, problems: problems)
+        }
         return renderer.page(
             "tenant", values,
             frame: .init(language: language, title: tenant.displayName, path: "/console/tenants/\(tenant.slug)", csrf: session.csrf),
@@ -145,7 +166,7 @@ extension Console {
     /// middleware does) and shown next to the form's field on the page again.
     func tenantForm(
         _ request: Request, _ context: AppRequestContext, operationID: String, limit: Int,
-        body: @Sendable (Caller, String, ConsoleForm) async throws -> String
+        body: @Sendable (Caller, String, ConsoleForm) async throws -> FormOutcome
     ) async throws -> Response {
         let language = language(request)
         guard let session = try await currentSession(request) else { return signedOutPage(language) }
@@ -157,7 +178,7 @@ extension Console {
         } catch {
             var problems = FormProblems()
             let tooLarge = language == .ja ? "ファイルが大きすぎます(64 KiB まで)。" : "The file is too large (64 KiB at most)."
-            if operationID == Operations.UploadCredential.id { problems.upload = tooLarge } else { problems.settings = tooLarge }
+            if operationID == Operations.UploadCredential.id { problems.upload = tooLarge } else { Self.place(tooLarge, operationID: operationID, in: &problems) }
             return try await renderTenant(slug: slug, session: session, language: language, flash: nil, problems: problems, status: .contentTooLarge)
         }
         let form = try? ConsoleForm(contentType: request.headers[.contentType], body: bytes)
@@ -168,6 +189,13 @@ extension Console {
             return try await renderTenant(slug: slug, session: session, language: language, flash: nil, problems: FormProblems(), status: .badRequest)
         }
         guard let caller = caller(session, operationID: operationID) else {
+            // The support desk's forms are not there for a tenant admin's link session.
+            if session.token.role == .tenantAdmin {
+                try? await audit.recordDenial(Caller.audit(
+                    token: session.token, action: rule.action, tenantID: session.token.tenantID, tenantSlug: slug, result: "forbidden"
+                ))
+                return pageNotFound(language, csrf: session.csrf)
+            }
             return await refusedPage(language, session: session, action: rule.action, tenantSlug: slug, result: "forbidden")
         }
         if session.token.role == .tenantAdmin, session.token.tenantSlug != slug {
@@ -175,9 +203,14 @@ extension Console {
             return notFoundPage(language, csrf: session.csrf)
         }
         do {
-            let done = try await Caller.$current.withValue(caller) { try await body(caller, slug, form) }
-            let anchor = done == "saved" ? "settings" : "latest-upload"
-            return Self.redirect("/console/tenants/\(slug)?done=\(done)#\(anchor)")
+            switch try await Caller.$current.withValue(caller, operation: { try await body(caller, slug, form) }) {
+            case .redirect(let done):
+                return Self.redirect("/console/tenants/\(slug)?done=\(done)#\(Self.doneAnchors[done] ?? "main")")
+            case .newLink(let url, let expiresAt):
+                var problems = FormProblems()
+                problems.newLink = (url, expiresAt)
+                return try await renderTenant(slug: slug, session: session, language: language, flash: nil, problems: problems, status: .ok)
+            }
         } catch {
             let problem = Problem.from(error)
             guard problem.status.kind == .clientError else { throw error }
@@ -191,10 +224,20 @@ extension Console {
             case Operations.UploadCredential.id:
                 if problem.errors.contains(where: { $0.field == "client_secret" }) { problems.secret = message } else { problems.upload = message }
             default:
-                problems.settings = message
+                Self.place(message, operationID: operationID, in: &problems)
             }
             if operationID == Operations.ReverifyCredential.id { problems = FormProblems(upload: message) }
             return try await renderTenant(slug: slug, session: session, language: language, flash: nil, problems: problems, status: problem.status)
+        }
+    }
+
+    /// A form's problem goes next to its form's field.
+    static func place(_ message: String, operationID: String, in problems: inout FormProblems) {
+        switch operationID {
+        case Operations.IssueURISet.id: problems.customDomain = message
+        case Operations.CreateOnboardingLink.id, Operations.RevokeOnboardingLink.id: problems.link = message
+        case Operations.UpdateTenant.id: problems.suspension = message
+        default: problems.settings = message
         }
     }
 
@@ -231,7 +274,7 @@ extension Console {
             _ = try await api.uploadCredential(.init(
                 path: .init(slug: slug), headers: .init(), body: .multipartForm(MultipartBody(parts))
             ))
-            return "uploaded"
+            return .redirect("uploaded")
         }
     }
 
@@ -239,7 +282,7 @@ extension Console {
         let id = context.parameters.get("id") ?? ""
         return try await tenantForm(request, context, operationID: Operations.ReverifyCredential.id, limit: 8 * 1024) { _, slug, _ in
             _ = try await api.reverifyCredential(.init(path: .init(slug: slug, credentialId: id), headers: .init()))
-            return "verifying"
+            return .redirect("verifying")
         }
     }
 
@@ -250,7 +293,7 @@ extension Console {
                 throw Problem.invalid("default_event_color", "Pick one of the 11 colours.")
             }
             _ = try await api.putCalendarSettings(.init(path: .init(slug: slug), body: .json(.init(syncEnabled: sync, defaultEventColor: color))))
-            return "saved"
+            return .redirect("saved")
         }
     }
 }

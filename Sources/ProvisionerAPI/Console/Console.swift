@@ -53,6 +53,14 @@ struct Console: Sendable {
         console.post("tenants/:slug/credentials") { request, context in try await self.upload(request, context) }
         console.post("tenants/:slug/credentials/:id/verify") { request, context in try await self.verifyAgain(request, context) }
         console.post("tenants/:slug/calendar-settings") { request, context in try await self.saveSettings(request, context) }
+        // The support desk's pages (Console+Support.swift).
+        console.get("audit") { request, _ in try await self.auditPage(request) }
+        console.post("tenants") { request, context in try await self.createTenant(request, context) }
+        console.get("tenants/:slug/setup-sheet") { request, context in try await self.setupSheetPage(request, context) }
+        console.post("tenants/:slug/uri-sets") { request, context in try await self.issueURISet(request, context) }
+        console.post("tenants/:slug/onboarding-links") { request, context in try await self.createLink(request, context) }
+        console.post("tenants/:slug/onboarding-links/:id/revoke") { request, context in try await self.revokeLink(request, context) }
+        console.post("tenants/:slug/suspension") { request, context in try await self.suspension(request, context) }
     }
 
     // MARK: - Sessions, language, cookies
@@ -266,18 +274,6 @@ struct Console: Sendable {
             )],
             link: ("/console/login", .init(ja: "サポートデスクのログイン", en: "Support desk sign-in"))
         )
-    }
-
-    func home(_ request: Request) async throws -> Response {
-        let language = language(request)
-        guard let session = try await currentSession(request) else { return Self.redirect("/console/login") }
-        if case .link(_, _, let slug) = session.session.holder { return Self.redirect("/console/tenants/\(slug)") }
-        let tenants = (try? await api.tenants.list(filter: TenantFilter(), limit: 50, after: nil)) ?? []
-        let values: [String: Any] = [
-            "actorName": session.token.name, "actorRole": session.token.role.rawValue,
-            "tenants": tenants.map { ["slug": $0.slug, "displayName": $0.displayName, "state": $0.state.rawValue] as [String: Any] },
-        ]
-        return renderer.page("home", values, frame: .init(language: language, title: ConsoleTexts.text("homeTitle", language), path: "/console", csrf: session.csrf))
     }
 
     // MARK: - Checks of every state-changing form
