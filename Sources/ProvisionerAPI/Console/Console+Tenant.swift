@@ -253,6 +253,11 @@ extension Console {
         case .clientSecretInvalid: return "クライアント シークレットには、空白を含まない半角英数字・記号のみ入力できます。"
         case .credentialNotFound: return "このアップロードは見つかりません。"
         case .invalidRequest: return "入力内容をご確認ください。(\(problem.detail))"
+        case .uriRuleViolation: return "このドメインは発行の規則に反しています。(\(problem.errors.first?.message ?? problem.detail))"
+        case .customDomainInUse: return "このドメインは別のテナントの URI セットで使われています。"
+        case .tenantExists: return "このスラッグのテナントはすでにあります。"
+        case .slugReserved: return "このスラッグは予約されているため使えません。(\(problem.detail))"
+        case .onboardingLinkNotFound: return "このリンクは見つかりません。"
         default: return problem.detail
         }
     }

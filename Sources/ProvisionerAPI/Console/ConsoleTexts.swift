@@ -19,7 +19,7 @@ enum ConsoleTexts {
         "signedInAs": .init(ja: "ログイン中:", en: "Signed in as"),
         "slugLabel": .init(ja: "テナントのスラッグ", en: "Tenant slug"),
         "open": .init(ja: "開く", en: "Open"),
-        "tenants": .init(ja: "最近のテナント", en: "Recent tenants"),
+        "tenants": .init(ja: "テナント一覧", en: "Tenants"),
         "lead": .init(
             ja: "All Gather CRM(スケジュール機能)とGoogleカレンダーを連携するための設定です。上から順に進めてください。",
             en: "Set up the link between All Gather CRM (schedules) and Google Calendar. Follow the steps in order."
