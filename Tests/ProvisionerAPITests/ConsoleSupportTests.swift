@@ -180,6 +180,7 @@ import Testing
             for path in ["/console", "/console/tenants/acme", "/console/audit"] {
                 let page = try await Self.get(client, path, cookie)
                 #expect(page.status == .ok, "\(path)")
+                #expect(!page.text.contains(">nil<") && !page.text.contains("=nil\""), "\(path): an absent value shows as nil")
                 let posting = Self.forms(page.text).filter { $0.contains(#"method="post""#) }
                 #expect(posting.allSatisfy { $0.contains(#"action="/console/logout""#) }, "\(path): \(posting)")
             }

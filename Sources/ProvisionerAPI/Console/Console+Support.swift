@@ -201,11 +201,14 @@ extension Console {
             }
             let page = try output.ok.body.json
             values["events"] = page.items.map { event -> [String: Any] in
-                [
+                // Only the keys that have a value: an empty string or nil is a section to mustache.
+                var row: [String: Any] = [
                     "id": event.id, "at": Self.displayTime(event.at), "actorName": event.actor.name ?? "", "actorRole": event.actor.role ?? "",
-                    "tenant": event.tenant as Any, "action": event.action, "target": event.target ?? "", "result": event.result,
-                    "failed": event.result != "success", "count": (event.count ?? 1) > 1 ? String(event.count ?? 1) : "",
+                    "action": event.action, "target": event.target ?? "", "result": event.result, "failed": event.result != "success",
                 ]
+                if let tenant = event.tenant { row["tenant"] = tenant }
+                if event.count > 1 { row["count"] = String(event.count) }
+                return row
             }
             values["hasEvents"] = !page.items.isEmpty
             if let next = page.nextCursor { values["nextHref"] = Self.auditHref(tenant: tenant, action: action, cursor: next) }
@@ -327,9 +330,9 @@ extension Console {
         let history = try await api.uriSets.list(tenantID: tenant.id, scope: caller.scope, limit: 20, beforeVersion: nil)
         values["uriSets"] = history.map { set -> [String: Any] in
             [
-                "version": set.version, "host": set.host, "customDomain": set.customDomain as Any, "issuedAt": Self.displayTime(set.issuedAt),
+                "version": set.version, "host": set.host, "issuedAt": Self.displayTime(set.issuedAt),
                 "issuedBy": set.issuedBy, "current": set.supersededAt == nil,
-                "supersededAt": set.supersededAt.map(Self.displayTime) as Any,
+                "supersededAt": set.supersededAt.map(Self.displayTime) ?? "-",
             ]
         }
         values["hasURISets"] = !history.isEmpty
@@ -338,7 +341,7 @@ extension Console {
             [
                 "id": upload.id.uuidString.lowercased(), "state": upload.state.rawValue,
                 "stateText": ConsoleTexts.credentialStates[upload.state.rawValue]?.text(in: language) ?? "",
-                "uploadedAt": Self.displayTime(upload.uploadedAt), "uploadedBy": upload.uploadedBy, "clientID": upload.clientID ?? "",
+                "uploadedAt": Self.displayTime(upload.uploadedAt), "uploadedBy": upload.uploadedBy, "clientID": upload.clientID ?? false,
                 "hasFindings": !upload.findings.isEmpty,
                 "findings": upload.findings.map { finding -> [String: Any] in
                     [

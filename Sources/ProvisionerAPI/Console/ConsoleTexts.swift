@@ -127,6 +127,7 @@ enum ConsoleTexts {
         "search": .init(ja: "検索する", en: "Search"),
         "noTenants": .init(ja: "該当するテナントはありません。", en: "No tenant matches."),
         "nextPage": .init(ja: "次のページ", en: "Next page"),
+        "pages": .init(ja: "ページ", en: "Pages"),
         "firstPage": .init(ja: "最初のページ", en: "First page"),
         "tenantName": .init(ja: "表示名", en: "Display name"),
         "updatedAt": .init(ja: "更新日時", en: "Updated at"),
