@@ -274,6 +274,60 @@ def main():
         assert driver.find_elements(By.ID, "upload-form") == [], "signed out: no tenant page"
         accessible("not signed in")
 
+    def support_desk_day():
+        """Sign in, create a tenant, issue its URIs, make a link and open it in a second browser,
+        upload there, see the tenant verified in the list, revoke the link, sign out."""
+        day = "browser-globex"
+        driver.delete_all_cookies()
+        driver.get(BASE + "/console/login")
+        driver.find_element(By.ID, "token").send_keys(SUPPORT)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button[type=submit]").click()
+        WebDriverWait(driver, 10).until(EC.url_to_be(BASE + "/console"))
+        driver.find_element(By.ID, "new-slug").send_keys(day)
+        driver.find_element(By.ID, "display-name").send_keys("Globex 合同会社")
+        driver.find_element(By.CSS_SELECTOR, "#create-tenant-form button[type=submit]").click()
+        WebDriverWait(driver, 10).until(EC.url_contains("/console/tenants/" + day))
+        driver.find_element(By.CSS_SELECTOR, "#uri-set-form button[type=submit]").click()
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#issued-redirect-uris li"))
+        issued = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#issued-redirect-uris li")]
+        issued_origins = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#issued-origins li")]
+        driver.find_element(By.CSS_SELECTOR, "#link-form button[type=submit]").click()
+        url = WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "new-link-url")).text.strip()
+        assert url.startswith(BASE + "/connect/"), url
+        screenshot(driver, "07-support-tenant-page")
+        accessible("support's tenant page")
+
+        # The admin, in a browser of their own.
+        admin = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+        try:
+            admin.get(url)
+            WebDriverWait(admin, 10).until(EC.url_to_be(BASE + "/console/tenants/" + day))
+            path = os.path.join(files, "globex", "client_secrets.json")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as handle:
+                handle.write(client_secrets(issued_origins, issued))
+            admin.find_element(By.ID, "file").send_keys(path)
+            admin.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]").click()
+            assert wait_state(admin, {"verified", "rejected"}) == "verified"
+        finally:
+            admin.quit()
+
+        driver.get(BASE + "/console?q=globex")
+        row = driver.find_element(By.XPATH, "//table[@id='tenants']//tr[td/code[text()='%s']]" % day)
+        assert row.find_element(By.CSS_SELECTOR, "[data-state]").get_attribute("data-state") == "verified"
+        screenshot(driver, "08-support-tenants")
+        accessible("support's tenant list")
+        driver.get(BASE + "/console/tenants/" + day)
+        driver.find_element(By.CSS_SELECTOR, "#onboarding-links form[action$='/revoke'] button").click()
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#onboarding-links form[action$='/revoke']") == [])
+        _, links = api("GET", "/v1/tenants/%s/onboarding-links" % day)
+        assert all(item.get("revoked_at") for item in links["items"]), links
+        driver.get(BASE + "/console/audit?tenant=" + day)
+        assert "onboarding_link" in driver.page_source or "link" in driver.page_source
+        accessible("audit feed")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button").click()
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "form[action='/console/logout']") == [])
+
     def keyboard_reaches_the_forms():
         driver.get(BASE + "/console/tenants/" + SLUG)
         seen = set()
@@ -297,6 +351,7 @@ def main():
         ("revoked_and_expired_links", revoked_and_expired_links),
         ("login_page", login_page),
         ("support_signs_in_and_out", support_signs_in_and_out),
+        ("support_desk_day", support_desk_day),
     ]:
         check(name, function)
     driver.quit()
