@@ -95,6 +95,9 @@ import Testing
             #expect(feed.status == .ok)
             ConsoleTests.expectPageHeaders(feed)
             #expect(feed.text.contains(#"id="audit-events""#) && feed.text.contains("tenant_exists") && !feed.text.contains("console.login"))
+            // Rows without a tenant (sign-ins, tenant creations refused) have no empty tenant link.
+            let unfiltered = try await Self.get(client, "/console/audit", cookie)
+            #expect(!unfiltered.text.contains(#"href="/console/audit?tenant=""#))
             let bad = try await Self.get(client, "/console/audit?tenant=Not_A_Slug", cookie)
             #expect(bad.status == .badRequest || bad.status == .unprocessableContent)
             #expect(bad.text.contains(#"id="audit-tenant-error""#))

@@ -328,6 +328,29 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button").click()
         WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "form[action='/console/logout']") == [])
 
+    def sign_in(token):
+        driver.delete_all_cookies()
+        driver.get(BASE + "/console/login")
+        driver.find_element(By.ID, "token").send_keys(token)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button[type=submit]").click()
+        WebDriverWait(driver, 10).until(EC.url_to_be(BASE + "/console"))
+
+    def dashboard_sees_no_form_and_a_revoked_token_ends_its_session():
+        status, made = api("POST", "/v1/tokens", {"role": "dashboard", "name": "browser-dashboard"})
+        assert status == 201, status
+        sign_in(made["token"])
+        for path in ("/console", "/console/tenants/" + SLUG, "/console/audit"):
+            driver.get(BASE + path)
+            posts = [f.get_attribute("action") for f in driver.find_elements(By.CSS_SELECTOR, "form")
+                     if (f.get_attribute("method") or "").lower() == "post"]
+            assert all(action.endswith("/console/logout") for action in posts), (path, posts)
+            accessible("dashboard " + path)
+        status, _ = api("DELETE", "/v1/tokens/" + made["id"])
+        assert status == 204, status
+        driver.get(BASE + "/console/tenants/" + SLUG)
+        assert driver.find_elements(By.CSS_SELECTOR, "form[action='/console/logout']") == [], "the session ended"
+        assert driver.find_elements(By.ID, "desk") == []
+
     def keyboard_reaches_the_forms():
         driver.get(BASE + "/console/tenants/" + SLUG)
         seen = set()
@@ -352,6 +375,7 @@ def main():
         ("login_page", login_page),
         ("support_signs_in_and_out", support_signs_in_and_out),
         ("support_desk_day", support_desk_day),
+        ("dashboard_sees_no_form_and_a_revoked_token_ends_its_session", dashboard_sees_no_form_and_a_revoked_token_ends_its_session),
     ]:
         check(name, function)
     driver.quit()

@@ -193,7 +193,9 @@ extension Console {
         case .success(let found): session = found
         }
         let tenant = Self.query(request, "tenant"), action = Self.query(request, "action"), cursor = Self.query(request, "cursor")
-        var values: [String: Any] = ["tenant": tenant ?? "", "action": action ?? ""]
+        // Not "tenant" and "action": a row without a tenant would find the filter's value in
+        // this outer context (mustache looks outwards) and render an empty link.
+        var values: [String: Any] = ["filterTenant": tenant ?? "", "filterAction": action ?? ""]
         var status = HTTPResponse.Status.ok
         do {
             let output = try await asCaller(session, Operations.ListAuditEvents.id) {
