@@ -81,17 +81,17 @@ extension Console {
         if let error = form.displayNameError { values["displayNameError"] = error }
         if let error = form.formError { values["createError"] = error }
         if let flash { values["createdSlug"] = flash }
-        // The counts: the same store call as getDashboardSummary.
-        let summary = try await asCaller(session, Operations.GetDashboardSummary.id) { try await api.dashboard.summary() }
+        // The counts by state of getDashboardSummary, without its credential figures.
+        let byState = try await asCaller(session, Operations.GetDashboardSummary.id) { try await api.dashboard.tenantCounts() }
         var counts: [[String: Any]] = [[
             "href": Self.homeHref(state: nil, q: q, cursor: nil), "label": ConsoleTexts.text("allStates", language),
-            "count": summary.tenants, "current": chosen == nil,
+            "count": byState.values.reduce(0, +), "current": chosen == nil,
         ]]
         for tenantState in TenantState.allCases {
             counts.append([
                 "href": Self.homeHref(state: tenantState.rawValue, q: q, cursor: nil),
                 "label": ConsoleTexts.tenantStates[tenantState.rawValue]?.text(in: language) ?? tenantState.rawValue,
-                "state": tenantState.rawValue, "count": summary.byState[tenantState] ?? 0, "current": chosen?.rawValue == tenantState.rawValue,
+                "state": tenantState.rawValue, "count": byState[tenantState] ?? 0, "current": chosen?.rawValue == tenantState.rawValue,
             ])
         }
         values["counts"] = counts

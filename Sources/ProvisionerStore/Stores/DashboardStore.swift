@@ -14,6 +14,9 @@ public struct DashboardSummary: Sendable, Equatable {
 
 public protocol DashboardStore: Sendable {
     func summary() async throws -> DashboardSummary
+    /// Tenants per state alone: what the support desk's tenant list shows, without the
+    /// credential figures of the summary (most of its cost at 100,000 tenants).
+    func tenantCounts() async throws -> [TenantState: Int]
 }
 
 /// The figures of `GET /v1/dashboard/summary`, each answered from an index.
@@ -37,14 +40,25 @@ public struct PostgresDashboardStore: DashboardStore {
             (SELECT count(*) FROM credentials WHERE verified_at > now() - interval '24 hours' AND state = 'rejected')
         """
 
+    public func tenantCounts() async throws -> [TenantState: Int] {
+        try await database.transaction(.allTenants) { connection in
+            try await Self.tenantCounts(on: connection, logger: database.logger)
+        }
+    }
+
+    static func tenantCounts(on connection: PostgresConnection, logger: Logger) async throws -> [TenantState: Int] {
+        var byState: [TenantState: Int] = Dictionary(uniqueKeysWithValues: TenantState.allCases.map { ($0, 0) })
+        let states = try await connection.query(Self.stateCountsQuery, logger: logger)
+        for try await (state, count) in states.decode((String, Int).self) {
+            if let state = TenantState(rawValue: state) { byState[state] = count }
+        }
+        return byState
+    }
+
     public func summary() async throws -> DashboardSummary {
         try await database.transaction(.allTenants) { connection in
             let logger = database.logger
-            var byState: [TenantState: Int] = Dictionary(uniqueKeysWithValues: TenantState.allCases.map { ($0, 0) })
-            let states = try await connection.query(Self.stateCountsQuery, logger: logger)
-            for try await (state, count) in states.decode((String, Int).self) {
-                if let state = TenantState(rawValue: state) { byState[state] = count }
-            }
+            let byState = try await Self.tenantCounts(on: connection, logger: logger)
             let rows = try await connection.query(Self.credentialFiguresQuery, logger: logger)
             for try await (pending, oldest, verified, rejected) in rows.decode((Int, Double?, Int, Int).self) {
                 return DashboardSummary(
