@@ -21,7 +21,9 @@ func withTestApplication<T: Sendable>(
         let app = try buildApplication(
             configuration: APIConfiguration(host: "127.0.0.1", port: 0, uriIssuer: try URISetIssuer(cloudDomain: "crm.example.com")),
             dependencies: APIDependencies(
-                postgres: DatabaseClientFactory.makeClient(url: url, purpose: .application(maximumConnections: 8), logger: TestDatabase.logger),
+                // As many connections as `provisioner serve` has: with eight, twenty concurrent
+                // requests of one test queued past the 5 s database deadline in a full parallel run.
+                postgres: DatabaseClientFactory.makeClient(url: url, purpose: .application(maximumConnections: 20), logger: TestDatabase.logger),
                 migrations: try TestDatabase.migrations(),
                 metrics: PrometheusCollectorRegistry(),
                 keyring: testKeyring

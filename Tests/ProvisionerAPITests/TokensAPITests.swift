@@ -181,7 +181,8 @@ import Testing
             // Made through the API, works until it expires, then answers 401.
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            let expiry = Date().addingTimeInterval(2)
+            // Long enough to be used before it expires even in a full parallel run on two cores.
+            let expiry = Date().addingTimeInterval(8)
             let created = try await client.send(
                 .post, "/v1/tokens", token: support.token,
                 body: #"{"role":"dashboard","name":"short-lived","expires_at":"\#(formatter.string(from: expiry))"}"#
