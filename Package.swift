@@ -66,7 +66,7 @@ let package = Package(
             ],
             resources: [
                 .embedInCode("openapi.yaml"),
-                // The web console's templates and assets (contract section 9), compiled in so
+                // The web console's templates and assets, compiled in so
                 // that the binary alone serves them.
                 .embedInCode("Console/Templates/layout.mustache"),
                 .embedInCode("Console/Templates/tenant.mustache"),

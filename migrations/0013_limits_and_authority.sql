@@ -1,4 +1,4 @@
--- Limits and authority (contract section 11): who made which token, and failed sign-ins
+-- Limits and authority: who made which token, and failed sign-ins
 -- audited at most once per client address per minute.
 
 -- Revoking a token with `cascade=true` walks its offspring (tokens.created_by, which every

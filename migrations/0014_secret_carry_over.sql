@@ -1,4 +1,4 @@
--- A downloaded JSON without a secret (contract section 9): an upload with no secret whose
+-- A downloaded JSON without a secret: an upload with no secret whose
 -- client_id matches an earlier upload of its tenant takes that upload's secret over. The secret
 -- is put into the file at upload, before it is sealed, so the worker verifies a file that has
 -- it; this column records which upload it came from, so that every verification of the row

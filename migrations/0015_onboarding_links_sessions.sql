@@ -1,4 +1,4 @@
--- Onboarding links and browser sessions of the web console (contract section 9).
+-- Onboarding links and browser sessions of the web console.
 --
 -- An onboarding link is a code of 256 random bits given to a tenant's admin; only its SHA-256
 -- is stored (shown once, like a token). Opening it starts a session bound to that tenant with

@@ -209,7 +209,7 @@ func buildRouter(
             CredentialIntakeMiddleware(),
         ]
     )
-    // The web pages for people (contract section 9): routes of their own, outside the
+    // The web pages for people: routes of their own, outside the
     // generated API and its bearer-token middleware; they call the same handlers.
     Console(
         api: api, sessions: PostgresSessionStore(database: database), links: PostgresOnboardingLinkStore(database: database),

@@ -8,8 +8,8 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// `/v1/tenants/{slug}/onboarding-links` through the real application and PostgreSQL
-/// (contract section 9): the code shown once and stored hashed, listing, revocation, audit.
+/// `/v1/tenants/{slug}/onboarding-links` through the real application and PostgreSQL:
+/// the code shown once and stored hashed, listing, revocation, audit.
 @Suite struct ConsoleOnboardingLinksAPITests {
     static let createdKeys: Set<String> = ["id", "url", "expires_at", "created_by"]
     static let listedKeys: Set<String> = ["id", "tenant", "created_at", "created_by", "expires_at", "revoked_at", "last_used_at", "use_count"]

@@ -8,7 +8,7 @@ import ProvisionerTestSupport
 import Testing
 @testable import ProvisionerAPI
 
-/// The support desk's pages (contract section 9) through the real application and PostgreSQL:
+/// The support desk's pages through the real application and PostgreSQL:
 /// the tenants with counts, filter and search; creating a tenant; URI sets, onboarding links
 /// and suspension on a tenant's page; the audit feed; what dashboard and link sessions see.
 @Suite struct ConsoleSupportTests {

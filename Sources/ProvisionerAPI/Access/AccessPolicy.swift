@@ -41,7 +41,7 @@ struct AccessRule: Sendable {
 enum AccessPolicy {
     private static let everyoneButRuntime: Set<Role> = [.support, .dashboard, .tenantAdmin]
 
-    /// The roles `POST /v1/tokens` may create (contract section 11). `runtime`, the one role
+    /// The roles `POST /v1/tokens` may create. `runtime`, the one role
     /// that reads secrets, is made only by the operator's `provisioner token create`, so that a
     /// leaked support token cannot mint a way to them.
     static let grantableThroughAPI: Set<Role> = [.support, .dashboard, .tenantAdmin]

@@ -5,7 +5,7 @@ import OpenAPIRuntime
 import ProvisionerDomain
 import ProvisionerStore
 
-/// The support desk's pages (contract section 9): the tenants with their counts, filters and
+/// The support desk's pages: the tenants with their counts, filters and
 /// pages, creating a tenant, the audit feed and the setup sheet. A `support` session sees the
 /// forms; a `dashboard` session the same pages without any form that changes something; a
 /// tenant admin's link session never reaches them (404). Reads and forms go through the API's

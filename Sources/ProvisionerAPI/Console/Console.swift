@@ -6,7 +6,7 @@ import OpenAPIRuntime
 import ProvisionerDomain
 import ProvisionerStore
 
-/// The web pages for people (contract section 9): onboarding links (`/connect/{code}`), the
+/// The web pages for people: onboarding links (`/connect/{code}`), the
 /// support desk's sign-in, and the tenant's page with its forms. Pages are rendered on the
 /// server; every form does what the matching API operation does by calling the same
 /// `ServiceAPI` method with a `Caller` made from the session, so the same validation, store
@@ -351,7 +351,7 @@ extension HTTPField.Name {
     static let origin = Self("Origin")!
 }
 
-/// The headers of every console page (contract section 9): a Content-Security-Policy that
+/// The headers of every console page: a Content-Security-Policy that
 /// loads only our own style sheet and script (no inline script or style), no framing, no
 /// referrer, and no caching of pages (assets keep their validators).
 struct ConsoleHeadersMiddleware: RouterMiddleware {
