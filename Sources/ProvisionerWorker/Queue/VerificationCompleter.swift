@@ -66,8 +66,8 @@ struct VerificationCompleter: Sendable {
         // The same order in every worker: tenants' rows are locked in one order, so two
         // batches with uploads of the same tenants wait for each other rather than deadlock.
         let ordered = verdicts.sorted { lhs, rhs in
-            Self.precedes(lhs.claim.tenantID, rhs.claim.tenantID)
-                || (lhs.claim.tenantID == rhs.claim.tenantID && Self.precedes(lhs.claim.credentialID, rhs.claim.credentialID))
+            lhs.claim.tenantID.precedesInPostgres(rhs.claim.tenantID)
+                || (lhs.claim.tenantID == rhs.claim.tenantID && lhs.claim.credentialID.precedesInPostgres(rhs.claim.credentialID))
         }
         let outcomes = ordered.map(\.outcome)
         for attempt in 1...configuration.completionAttempts {
@@ -162,13 +162,5 @@ struct VerificationCompleter: Sendable {
             "attempt": "\(claim.attempt)",
             "reason": "\(reason)",
         ]
-    }
-
-    private static func precedes(_ lhs: UUID, _ rhs: UUID) -> Bool {
-        withUnsafeBytes(of: lhs.uuid) { l in
-            withUnsafeBytes(of: rhs.uuid) { r in
-                l.lexicographicallyPrecedes(r)
-            }
-        }
     }
 }
