@@ -14,7 +14,8 @@
 #                 FUZZ_SECONDS (default 60); fuzz/run.sh; crashes in .local/fuzz-artifacts
 #   make fault    fault tests against the debug build: workers SIGKILLed mid-drain
 #                 (scripts/fault-worker-kill.sh), PostgreSQL stopped under upload load
-#                 (scripts/fault-db-restart.sh)
+#                 (scripts/fault-db-restart.sh), workers SIGKILLed mid-delivery of webhooks
+#                 (scripts/fault-webhook-kill.sh)
 #   make bench    every bench/*.sh (release build), then one table of the figures
 #   make stop-db  stop the private PostgreSQL clusters (data is kept)
 #   make clean    stop them and delete .build*, .local (clusters, keys, venv)
@@ -45,6 +46,7 @@ fuzz:
 fault:
 	@bash scripts/fault-worker-kill.sh
 	@bash scripts/fault-db-restart.sh
+	@bash scripts/fault-webhook-kill.sh
 
 bench:
 	@bash bench/run-all.sh

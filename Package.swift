@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.0"),
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -49,11 +50,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Calls out of the service that are not PostgreSQL: resolving the host of a webhook URL
+        // (the API when one is registered, the worker before each delivery).
+        .target(
+            name: "ProvisionerNetwork",
+            dependencies: [
+                "ProvisionerDomain",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP: spec-first API generated from the root openapi.yaml.
         .target(
             name: "ProvisionerAPI",
             dependencies: [
                 "ProvisionerDomain",
+                "ProvisionerNetwork",
                 "ProvisionerStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -84,6 +97,7 @@ let package = Package(
             name: "ProvisionerWorker",
             dependencies: [
                 "ProvisionerDomain",
+                "ProvisionerNetwork",
                 "ProvisionerStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,6 +126,8 @@ let package = Package(
                 "ProvisionerStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                // The webhook receiver of bench/webhooks.sh: fast enough not to be what is measured.
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "bench/Seeder",
             swiftSettings: swiftSettings

@@ -361,6 +361,87 @@ END
 $$;
 
 --
+-- Name: webhook_event_from_credential(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_event_from_credential() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM webhook_record_events(ARRAY['credential.rejected'], ARRAY[NEW.tenant_id], ARRAY[NEW.id],
+                                  ARRAY[NEW.uri_set_version]);
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: webhook_event_from_tenant(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_event_from_tenant() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    was uuid := CASE WHEN OLD.suspended THEN NULL ELSE OLD.active_credential_id END;
+    now_active uuid := CASE WHEN NEW.suspended THEN NULL ELSE NEW.active_credential_id END;
+BEGIN
+    IF now_active IS DISTINCT FROM was THEN
+        PERFORM webhook_record_events(
+            ARRAY[CASE WHEN now_active IS NULL THEN 'credential.deactivated' ELSE 'credential.activated' END],
+            ARRAY[NEW.id], ARRAY[coalesce(now_active, was)], ARRAY[NEW.current_uri_set_version]);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: webhook_event_from_uri_set(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_event_from_uri_set() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM webhook_record_events(ARRAY['uri_set.issued'], ARRAY[NEW.tenant_id], ARRAY[NULL::uuid],
+                                  ARRAY[NEW.version]);
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: webhook_record_events(text[], uuid[], uuid[], integer[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_record_events(types text[], tenant_ids uuid[], credential_ids uuid[], uri_set_versions integer[]) RETURNS void
+    LANGUAGE plpgsql
+    SET "provisioner.all_tenants" TO 'on'
+    AS $$
+DECLARE
+    fanned integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) THEN
+        RETURN;
+    END IF;
+    WITH event AS MATERIALIZED (
+        SELECT gen_random_uuid() AS id, u.type, u.tenant_id, u.credential_id, u.uri_set_version, u.n
+        FROM unnest(types, tenant_ids, credential_ids, uri_set_versions) WITH ORDINALITY
+             AS u(type, tenant_id, credential_id, uri_set_version, n)
+    )
+    INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, tenant_id, tenant_slug, credential_id,
+                                    uri_set_version, occurred_at)
+    SELECT e.id, event.id, event.type, event.tenant_id, t.slug, event.credential_id, event.uri_set_version, now()
+    FROM event
+    JOIN tenants t ON t.id = event.tenant_id
+    JOIN webhook_endpoints e ON e.enabled AND event.type = ANY (e.events)
+    ORDER BY event.n, e.id;
+    GET DIAGNOSTICS fanned = ROW_COUNT;
+    IF fanned > 0 THEN
+        PERFORM pg_notify('webhook_deliveries', '');
+    END IF;
+END
+$$;
+
+--
 -- Name: audit_events; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -619,6 +700,79 @@ CREATE TABLE public.uri_sets (
 ALTER TABLE ONLY public.uri_sets FORCE ROW LEVEL SECURITY;
 
 --
+-- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_deliveries (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    seq bigint NOT NULL,
+    endpoint_id uuid NOT NULL,
+    event_id uuid NOT NULL,
+    event_type text NOT NULL,
+    tenant_id uuid NOT NULL,
+    tenant_slug text NOT NULL,
+    credential_id uuid,
+    uri_set_version integer,
+    occurred_at timestamp with time zone NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempt integer DEFAULT 0 NOT NULL,
+    attempt_limit integer,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease_expires_at timestamp with time zone,
+    claimed_by text,
+    attempted_at timestamp with time zone,
+    response_status integer,
+    last_error text,
+    CONSTRAINT webhook_deliveries_attempt_check CHECK ((attempt >= 0)),
+    CONSTRAINT webhook_deliveries_last_error_check CHECK ((length(last_error) <= 500)),
+    CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+ALTER TABLE ONLY public.webhook_deliveries FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: webhook_deliveries_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhook_deliveries ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_deliveries_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: webhook_endpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_endpoints (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    url text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    events text[] NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    disabled_reason text,
+    disabled_at timestamp with time zone,
+    secret_key_id text NOT NULL,
+    secret_sealed bytea NOT NULL,
+    previous_secret_key_id text,
+    previous_secret_sealed bytea,
+    previous_secret_expires_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by uuid,
+    CONSTRAINT webhook_endpoints_check CHECK (((enabled = (disabled_reason IS NULL)) AND (enabled = (disabled_at IS NULL)))),
+    CONSTRAINT webhook_endpoints_check1 CHECK ((((previous_secret_sealed IS NULL) = (previous_secret_key_id IS NULL)) AND ((previous_secret_sealed IS NULL) = (previous_secret_expires_at IS NULL)))),
+    CONSTRAINT webhook_endpoints_description_check CHECK ((length(description) <= 500)),
+    CONSTRAINT webhook_endpoints_disabled_reason_check CHECK ((disabled_reason = 'gone'::text)),
+    CONSTRAINT webhook_endpoints_events_check CHECK (((cardinality(events) >= 1) AND (events <@ ARRAY['credential.activated'::text, 'credential.deactivated'::text, 'credential.rejected'::text, 'uri_set.issued'::text]))),
+    CONSTRAINT webhook_endpoints_url_check CHECK (((length(url) >= 1) AND (length(url) <= 2048)))
+);
+
+ALTER TABLE ONLY public.webhook_endpoints FORCE ROW LEVEL SECURITY;
+
+--
 -- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -729,6 +883,34 @@ ALTER TABLE ONLY public.tokens
 
 ALTER TABLE ONLY public.uri_sets
     ADD CONSTRAINT uri_sets_pkey PRIMARY KEY (tenant_id, version);
+
+--
+-- Name: webhook_deliveries webhook_deliveries_endpoint_id_event_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_endpoint_id_event_id_key UNIQUE (endpoint_id, event_id);
+
+--
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+--
+-- Name: webhook_deliveries webhook_deliveries_seq_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_seq_key UNIQUE (seq);
+
+--
+-- Name: webhook_endpoints webhook_endpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id);
 
 --
 -- Name: audit_events_action; Type: INDEX; Schema: public; Owner: -
@@ -881,6 +1063,42 @@ CREATE UNIQUE INDEX uri_sets_current_host ON public.uri_sets USING btree (host) 
 CREATE UNIQUE INDEX uri_sets_one_current ON public.uri_sets USING btree (tenant_id) WHERE (superseded_at IS NULL);
 
 --
+-- Name: webhook_deliveries_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_attempt_at, seq) WHERE (status = 'pending'::text);
+
+--
+-- Name: webhook_deliveries_endpoint_newest; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_endpoint_newest ON public.webhook_deliveries USING btree (endpoint_id, seq DESC);
+
+--
+-- Name: webhook_deliveries_finished; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_finished ON public.webhook_deliveries USING btree (attempted_at) WHERE (status <> 'pending'::text);
+
+--
+-- Name: webhook_deliveries_in_order; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_in_order ON public.webhook_deliveries USING btree (endpoint_id, tenant_id, seq) WHERE (status = 'pending'::text);
+
+--
+-- Name: webhook_deliveries_leased; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_leased ON public.webhook_deliveries USING btree (endpoint_id, lease_expires_at) WHERE ((status = 'pending'::text) AND (lease_expires_at IS NOT NULL));
+
+--
+-- Name: webhook_endpoints_newest; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_endpoints_newest ON public.webhook_endpoints USING btree (created_at DESC, id DESC);
+
+--
 -- Name: tenants tenant_search_sync; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -927,6 +1145,24 @@ CREATE TRIGGER tokens_cache_invalidation_update AFTER UPDATE ON public.tokens FO
 --
 
 CREATE TRIGGER uri_sets_cache_invalidation AFTER INSERT OR DELETE OR UPDATE ON public.uri_sets FOR EACH ROW EXECUTE FUNCTION public.notify_cache_invalidation();
+
+--
+-- Name: credentials webhook_event_from_credential; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER webhook_event_from_credential AFTER UPDATE OF state ON public.credentials FOR EACH ROW WHEN (((new.state = 'rejected'::text) AND (old.state IS DISTINCT FROM 'rejected'::text))) EXECUTE FUNCTION public.webhook_event_from_credential();
+
+--
+-- Name: tenants webhook_event_from_tenant; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER webhook_event_from_tenant AFTER UPDATE OF active_credential_id, suspended ON public.tenants FOR EACH ROW WHEN (((old.active_credential_id IS DISTINCT FROM new.active_credential_id) OR (old.suspended IS DISTINCT FROM new.suspended))) EXECUTE FUNCTION public.webhook_event_from_tenant();
+
+--
+-- Name: uri_sets webhook_event_from_uri_set; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER webhook_event_from_uri_set AFTER INSERT ON public.uri_sets FOR EACH ROW EXECUTE FUNCTION public.webhook_event_from_uri_set();
 
 --
 -- Name: console_sessions console_sessions_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -997,6 +1233,13 @@ ALTER TABLE ONLY public.tokens
 
 ALTER TABLE ONLY public.uri_sets
     ADD CONSTRAINT uri_sets_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
+-- Name: webhook_deliveries webhook_deliveries_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.webhook_endpoints(id) ON DELETE CASCADE;
 
 --
 -- Name: audit_events; Type: ROW SECURITY; Schema: public; Owner: -
@@ -1125,6 +1368,30 @@ ALTER TABLE public.uri_sets ENABLE ROW LEVEL SECURITY;
 CREATE POLICY uri_sets_isolation ON public.uri_sets USING (public.provisioner_may_see(tenant_id));
 
 --
+-- Name: webhook_deliveries; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: webhook_deliveries webhook_deliveries_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY webhook_deliveries_isolation ON public.webhook_deliveries USING (public.provisioner_may_see(tenant_id));
+
+--
+-- Name: webhook_endpoints; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhook_endpoints ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: webhook_endpoints webhook_endpoints_all_tenants; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY webhook_endpoints_all_tenants ON public.webhook_endpoints USING ((COALESCE(current_setting('provisioner.all_tenants'::text, true), ''::text) = 'on'::text));
+
+--
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: -
 --
 
@@ -1206,6 +1473,12 @@ REVOKE ALL ON FUNCTION public.tenant_search_sync() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public.tenant_state_counts_apply() FROM PUBLIC;
+
+--
+-- Name: FUNCTION webhook_record_events(types text[], tenant_ids uuid[], credential_ids uuid[], uri_set_versions integer[]); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.webhook_record_events(types text[], tenant_ids uuid[], credential_ids uuid[], uri_set_versions integer[]) TO provisioner_app;
 
 --
 -- Name: TABLE audit_events; Type: ACL; Schema: public; Owner: -
@@ -1404,6 +1677,120 @@ GRANT SELECT,INSERT ON TABLE public.uri_sets TO provisioner_app;
 --
 
 GRANT UPDATE(superseded_at) ON TABLE public.uri_sets TO provisioner_app;
+
+--
+-- Name: TABLE webhook_deliveries; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_deliveries.status; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(status) ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_deliveries.attempt; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(attempt) ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_deliveries.attempt_limit; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(attempt_limit) ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_deliveries.next_attempt_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(next_attempt_at) ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_deliveries.lease_expires_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(lease_expires_at) ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_deliveries.claimed_by; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(claimed_by) ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_deliveries.attempted_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(attempted_at) ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_deliveries.response_status; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(response_status) ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_deliveries.last_error; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(last_error) ON TABLE public.webhook_deliveries TO provisioner_app;
+
+--
+-- Name: TABLE webhook_endpoints; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE ON TABLE public.webhook_endpoints TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_endpoints.enabled; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(enabled) ON TABLE public.webhook_endpoints TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_endpoints.disabled_reason; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(disabled_reason) ON TABLE public.webhook_endpoints TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_endpoints.disabled_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(disabled_at) ON TABLE public.webhook_endpoints TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_endpoints.secret_key_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(secret_key_id) ON TABLE public.webhook_endpoints TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_endpoints.secret_sealed; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(secret_sealed) ON TABLE public.webhook_endpoints TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_endpoints.previous_secret_key_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(previous_secret_key_id) ON TABLE public.webhook_endpoints TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_endpoints.previous_secret_sealed; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(previous_secret_sealed) ON TABLE public.webhook_endpoints TO provisioner_app;
+
+--
+-- Name: COLUMN webhook_endpoints.previous_secret_expires_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(previous_secret_expires_at) ON TABLE public.webhook_endpoints TO provisioner_app;
 
 --
 -- PostgreSQL database dump complete

@@ -216,7 +216,7 @@ write_settings() { # PORT NOFSYNC -> writes $DATA/provisioner.conf; returns 0 if
 		printf 'unix_socket_directories = %s\n' "$(sql_quote "$sock")"
 		# A test run gives every test a database and an application pool of its own (plus a
 		# LISTEN connection each), all at once: the throwaway test cluster needs more slots.
-		if [ "$nofsync" = 1 ]; then printf 'max_connections = 500\n'; else printf 'max_connections = 200\n'; fi
+		if [ "$nofsync" = 1 ]; then printf 'max_connections = 1000\n'; else printf 'max_connections = 200\n'; fi
 		printf 'shared_buffers = 128MB\n'
 		printf 'timezone = %s\n' "'UTC'"
 		printf 'log_timezone = %s\n' "'UTC'"

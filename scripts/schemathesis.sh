@@ -13,7 +13,9 @@
 #     through POST /v1/tenants with the support token, then a tenant_admin token
 #     for it, and that role joins the loop.
 #  4. `provisioner run` on 127.0.0.1:$ST_PORT (default 18080) in the background
-#     with a fresh encryption key and PROVISIONER_LIVE_CHECK=off; waits for
+#     with a fresh encryption key and PROVISIONER_LIVE_CHECK=off; webhook URLs
+#     of any scheme http(s) and any address are accepted (ALLOW_HTTP/ALLOW_PRIVATE),
+#     so that registering one never waits on DNS for a random host; waits for
 #     /readyz; the server is always stopped on exit (trap). Log:
 #     .local/schemathesis/server.log.
 #  5. schemathesis (pinned, in the venv .local/venv) per role:
@@ -108,6 +110,8 @@ DATABASE_URL="$st_url" \
 	PROVISIONER_PORT="$ST_PORT" \
 	PROVISIONER_ENCRYPTION_KEYS="$(new_encryption_key st1)" \
 	PROVISIONER_LIVE_CHECK=off \
+	PROVISIONER_WEBHOOK_ALLOW_HTTP=true \
+	PROVISIONER_WEBHOOK_ALLOW_PRIVATE=true \
 	PROVISIONER_GOOGLE_TOKEN_URL="http://127.0.0.1:9/token" \
 	"$bin" run </dev/null >"$ST_DIR/server.log" 2>&1 &
 server_pid=$!

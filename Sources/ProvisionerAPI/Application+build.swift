@@ -5,6 +5,7 @@ import OpenAPIRuntime
 import PostgresNIO
 import Prometheus
 import ProvisionerDomain
+import ProvisionerNetwork
 import ProvisionerStore
 import ServiceLifecycle
 
@@ -26,6 +27,9 @@ public struct APIConfiguration: Sendable {
     /// `PROVISIONER_PUBLIC_URL`: the base URL people reach, used in onboarding links and to
     /// decide whether the console's cookie is `Secure` (https). Default `http://host:port`.
     public var publicURL: String
+    /// Which webhook URLs may be registered (`PROVISIONER_WEBHOOK_ALLOW_HTTP`,
+    /// `PROVISIONER_WEBHOOK_ALLOW_PRIVATE`).
+    public var webhookURLPolicy: WebhookURLPolicy
 
     public init(
         host: String = "127.0.0.1",
@@ -34,7 +38,8 @@ public struct APIConfiguration: Sendable {
         limits: HTTPLimits = HTTPLimits(),
         metricsToken: String? = nil,
         metricsPort: Int? = nil,
-        publicURL: String? = nil
+        publicURL: String? = nil,
+        webhookURLPolicy: WebhookURLPolicy = WebhookURLPolicy()
     ) {
         self.host = host
         self.port = port
@@ -43,6 +48,7 @@ public struct APIConfiguration: Sendable {
         self.metricsToken = metricsToken
         self.metricsPort = metricsPort
         self.publicURL = publicURL ?? Self.defaultPublicURL(host: host, port: port)
+        self.webhookURLPolicy = webhookURLPolicy
     }
 
     /// `http://HOST:PORT`, with an IPv6 literal in brackets.
@@ -95,12 +101,18 @@ public struct APIDependencies: Sendable {
     public var migrations: [Migration]
     public var metrics: PrometheusCollectorRegistry
     public var keyring: EncryptionKeyring
+    /// Resolves the host of a webhook URL when one is registered.
+    public var hostResolver: any HostResolver
 
-    public init(postgres: PostgresClient, migrations: [Migration], metrics: PrometheusCollectorRegistry, keyring: EncryptionKeyring) {
+    public init(
+        postgres: PostgresClient, migrations: [Migration], metrics: PrometheusCollectorRegistry, keyring: EncryptionKeyring,
+        hostResolver: any HostResolver = SystemHostResolver()
+    ) {
         self.postgres = postgres
         self.migrations = migrations
         self.metrics = metrics
         self.keyring = keyring
+        self.hostResolver = hostResolver
     }
 }
 
@@ -192,7 +204,10 @@ func buildRouter(
         dashboard: PostgresDashboardStore(database: database),
         sealer: sealer,
         onboardingLinks: PostgresOnboardingLinkStore(database: database),
-        publicURL: configuration.publicURL
+        publicURL: configuration.publicURL,
+        webhookEndpoints: PostgresWebhookEndpointStore(database: database),
+        webhookURLPolicy: configuration.webhookURLPolicy,
+        hostResolver: dependencies.hostResolver
     )
     // Outermost first: problems for every error, then who is calling, then the body read
     // with its ceiling, then replays of idempotent POSTs, then the raw upload.

@@ -49,6 +49,8 @@ public struct WorkerConfiguration: Sendable {
     /// On graceful shutdown, how long batches in hand may still finish before they are
     /// interrupted and given back to the queue.
     public var shutdownGracePeriod: Duration
+    /// Webhook deliveries: which URLs, the retry schedule, the timeout.
+    public var webhooks: WebhookDeliveryConfiguration
 
     public init(
         workerID: String = WorkerConfiguration.defaultWorkerID(),
@@ -65,7 +67,8 @@ public struct WorkerConfiguration: Sendable {
         listenerBackoff: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(10)),
         batchesInFlight: Int = 3,
         liveCheckConcurrency: Int = 64,
-        shutdownGracePeriod: Duration = .seconds(3)
+        shutdownGracePeriod: Duration = .seconds(3),
+        webhooks: WebhookDeliveryConfiguration = WebhookDeliveryConfiguration()
     ) {
         self.workerID = workerID
         self.batchSize = max(batchSize, 1)
@@ -82,6 +85,7 @@ public struct WorkerConfiguration: Sendable {
         self.batchesInFlight = max(batchesInFlight, 1)
         self.liveCheckConcurrency = max(liveCheckConcurrency, 1)
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.webhooks = webhooks
     }
 
     /// `host:pid:random`, unique per process.

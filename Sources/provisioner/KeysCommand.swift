@@ -34,11 +34,11 @@ struct KeysCommand: AsyncParsableCommand {
             let progress = try await withApplicationDatabase(environment, logger: logger) { database in
                 try await SecretRewrapper(database: database, sealer: sealer).rewrapAll(batchSize: batchSize) { progress in
                     FileHandle.standardError.write(Data(
-                        "rewrapped \(progress.rewrapped) files and \(progress.answersRewrapped) idempotent answers so far\n".utf8
+                        "rewrapped \(progress.rewrapped) files, \(progress.webhookSecretsRewrapped) webhook secrets and \(progress.answersRewrapped) idempotent answers so far\n".utf8
                     ))
                 }
             }
-            print("rewrapped \(progress.rewrapped) secrets and \(progress.answersRewrapped) idempotent answers under key \(sealer.keyring.primaryKeyID)")
+            print("rewrapped \(progress.rewrapped) secrets, \(progress.webhookSecretsRewrapped) webhook secrets and \(progress.answersRewrapped) idempotent answers under key \(sealer.keyring.primaryKeyID)")
             if !progress.answersFailed.isEmpty {
                 // Not a failure of the command: the answers expire within 24 hours, and a replay
                 // that cannot be opened is only a replay that fails.
@@ -46,10 +46,17 @@ struct KeysCommand: AsyncParsableCommand {
                     "provisioner: \(progress.answersFailed.count) stored idempotent answers could not be opened with the configured keys; they expire within 24 hours\n".utf8
                 ))
             }
+            if !progress.webhookSecretsFailed.isEmpty {
+                FileHandle.standardError.write(Data(
+                    "provisioner: \(progress.webhookSecretsFailed.count) webhook secrets could not be opened with the configured keys (first endpoint: \(progress.webhookSecretsFailed[0])); keep the old key until they are rewrapped, or rotate those endpoints' secrets\n".utf8
+                ))
+            }
             if !progress.failed.isEmpty {
                 FileHandle.standardError.write(Data(
                     "provisioner: \(progress.failed.count) secrets could not be opened with the configured keys (first: \(progress.failed[0])); keep the old key until they are rewrapped\n".utf8
                 ))
+            }
+            if !progress.failed.isEmpty || !progress.webhookSecretsFailed.isEmpty {
                 throw ExitCode(1)
             }
         }

@@ -76,7 +76,8 @@ func loadMigrations(_ environment: ServiceEnvironment) throws -> [Migration] {
 func apiConfiguration(_ environment: ServiceEnvironment) -> APIConfiguration {
     APIConfiguration(
         host: environment.host, port: environment.port, uriIssuer: environment.uriIssuer, limits: environment.httpLimits,
-        metricsToken: environment.metricsToken, metricsPort: environment.metricsPort, publicURL: environment.publicURL
+        metricsToken: environment.metricsToken, metricsPort: environment.metricsPort, publicURL: environment.publicURL,
+        webhookURLPolicy: environment.webhookURLPolicy
     )
 }
 
@@ -149,13 +150,13 @@ struct Work: AsyncParsableCommand {
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.work")
         try await checkApplicationRole(environment, purpose: .worker(maximumConnections: 1), logger: logger)
-        let (postgres, worker) = try makeWorker(environment, logger: logger)
+        let (postgres, worker, dispatcher) = try makeWorker(environment, logger: logger)
         let status = WorkerStatusService(
             host: environment.host, port: environment.port, metrics: registry,
             metricsAccess: MetricsAccess(token: environment.metricsToken), limits: environment.httpLimits, logger: logger
         )
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: postgres), .init(service: worker), .init(service: status)],
+            services: [.init(service: postgres), .init(service: worker), .init(service: dispatcher), .init(service: status)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -172,11 +173,11 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "provisioner.run")
         try await checkApplicationRole(environment, purpose: .worker(maximumConnections: 1), logger: logger)
         let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger)
-        let (workerPostgres, worker) = try makeWorker(environment, logger: logger)
+        let (workerPostgres, worker, dispatcher) = try makeWorker(environment, logger: logger)
         let app = try buildApplication(
             configuration: apiConfiguration(environment),
             dependencies: APIDependencies(postgres: postgres, migrations: try loadMigrations(environment), metrics: registry, keyring: try environment.requiredKeyring()),
-            services: [workerPostgres, worker],
+            services: [workerPostgres, worker, dispatcher],
             logger: logger
         )
         try await app.runService()
@@ -261,20 +262,32 @@ func withApplicationDatabase<T: Sendable>(
     }
 }
 
-/// The worker and the client it runs on: as `provisioner_app`, seeing every tenant, since its
-/// queue statements are single statements across tenants.
-func makeWorker(_ environment: ServiceEnvironment, logger: Logger) throws -> (PostgresClient, VerificationWorker) {
+/// The worker, the webhook dispatcher and the client they run on: as `provisioner_app`, seeing
+/// every tenant, since their queue statements are single statements across tenants. The pool
+/// (10, the connection budget of deploy/README.md) holds both listeners, the verification
+/// batches in flight (3) and the dispatcher's claim and completion, with room to spare.
+func makeWorker(_ environment: ServiceEnvironment, logger: Logger) throws -> (PostgresClient, VerificationWorker, WebhookDispatcher) {
     let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .worker(maximumConnections: 10), logger: logger)
     let liveCheck: (any LiveCheck)? = switch environment.liveCheck {
     case .off: nil
     case .token: LiveGoogleCheck(configuration: .init(tokenURL: environment.googleTokenURL, retries: environment.liveCheckRetries), logger: logger)
     }
+    let configuration = WorkerConfiguration(webhooks: environment.webhookDelivery)
+    let sealer = SecretSealer(keyring: try environment.requiredKeyring())
     let worker = VerificationWorker(
         queue: VerificationQueue(client: postgres, logger: logger),
-        sealer: SecretSealer(keyring: try environment.requiredKeyring()),
+        configuration: configuration,
+        sealer: sealer,
         liveCheck: liveCheck,
         postgres: postgres,
         logger: logger
     )
-    return (postgres, worker)
+    let dispatcher = WebhookDispatcher(
+        queue: WebhookDeliveryQueue(client: postgres, logger: logger),
+        configuration: configuration,
+        sealer: sealer,
+        postgres: postgres,
+        logger: logger
+    )
+    return (postgres, worker, dispatcher)
 }

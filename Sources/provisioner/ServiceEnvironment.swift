@@ -31,6 +31,13 @@ struct ServiceEnvironment: Sendable {
     /// `PROVISIONER_PUBLIC_URL`: the base URL people reach (onboarding links, the console's
     /// cookie `Secure` when https). Default `http://PROVISIONER_HOST:PROVISIONER_PORT`.
     var publicURL: String
+    /// `PROVISIONER_WEBHOOK_ALLOW_HTTP` and `PROVISIONER_WEBHOOK_ALLOW_PRIVATE` (default false):
+    /// which webhook URLs the API accepts and the worker sends to.
+    var webhookURLPolicy: WebhookURLPolicy
+    /// `PROVISIONER_WEBHOOK_RETRY_DELAYS` (default 5s,5m,30m,2h,5h,10h,10h).
+    var webhookRetrySchedule: WebhookRetrySchedule
+    /// `PROVISIONER_WEBHOOK_TIMEOUT` (seconds, 1 to 60, default 10).
+    var webhookTimeout: Duration
 
     enum LiveCheckMode: String, Sendable { case off, token }
 
@@ -167,6 +174,37 @@ struct ServiceEnvironment: Sendable {
         } else {
             publicURL = APIConfiguration.defaultPublicURL(host: host, port: port)
         }
+        func flag(_ name: String) throws(Invalid) -> Bool {
+            switch value(name)?.trimmingCharacters(in: .whitespaces).lowercased() {
+            case nil, "false": return false
+            case "true": return true
+            default: throw Invalid(variable: name, reason: "must be true or false")
+            }
+        }
+        webhookURLPolicy = WebhookURLPolicy(
+            allowHTTP: try flag("PROVISIONER_WEBHOOK_ALLOW_HTTP"), allowPrivate: try flag("PROVISIONER_WEBHOOK_ALLOW_PRIVATE")
+        )
+        if let rawDelays = value("PROVISIONER_WEBHOOK_RETRY_DELAYS") {
+            guard let schedule = WebhookRetrySchedule(parsing: rawDelays) else {
+                throw Invalid(
+                    variable: "PROVISIONER_WEBHOOK_RETRY_DELAYS",
+                    reason: "must be comma-separated delays with a unit (ms, s, m, h), each at most 24h, such as 5s,5m,30m,2h,5h,10h,10h"
+                )
+            }
+            webhookRetrySchedule = schedule
+        } else {
+            webhookRetrySchedule = .standard
+        }
+        let rawTimeout = value("PROVISIONER_WEBHOOK_TIMEOUT") ?? "10"
+        guard let timeoutSeconds = Int(rawTimeout.trimmingCharacters(in: .whitespaces)), (1...60).contains(timeoutSeconds) else {
+            throw Invalid(variable: "PROVISIONER_WEBHOOK_TIMEOUT", reason: "must be a whole number of seconds from 1 to 60")
+        }
+        webhookTimeout = .seconds(timeoutSeconds)
+    }
+
+    /// How the worker delivers webhooks, from the variables above.
+    var webhookDelivery: WebhookDeliveryConfiguration {
+        WebhookDeliveryConfiguration(urlPolicy: webhookURLPolicy, retrySchedule: webhookRetrySchedule, timeout: webhookTimeout)
     }
 
     /// The base URL without a trailing `/`, or nil when it is not `http(s)://host[:port][/path]`.

@@ -52,6 +52,13 @@ import Testing
         Row(operationID: "createOnboardingLink", method: .post, path: "/v1/tenants/{slug}/onboarding-links", body: #"{"expires_in_hours":24}"#, allowed: [.support]),
         Row(operationID: "listOnboardingLinks", method: .get, path: "/v1/tenants/{slug}/onboarding-links", body: nil, allowed: [.support]),
         Row(operationID: "revokeOnboardingLink", method: .delete, path: "/v1/tenants/{slug}/onboarding-links/00000000-0000-4000-8000-000000000002", body: nil, allowed: [.support]),
+        Row(operationID: "createWebhookEndpoint", method: .post, path: "/v1/webhook-endpoints", body: #"{"url":"https://93.184.216.34/hook","events":["uri_set.issued"]}"#, allowed: [.support]),
+        Row(operationID: "listWebhookEndpoints", method: .get, path: "/v1/webhook-endpoints", body: nil, allowed: [.support]),
+        Row(operationID: "getWebhookEndpoint", method: .get, path: "/v1/webhook-endpoints/00000000-0000-4000-8000-000000000003", body: nil, allowed: [.support]),
+        Row(operationID: "deleteWebhookEndpoint", method: .delete, path: "/v1/webhook-endpoints/00000000-0000-4000-8000-000000000003", body: nil, allowed: [.support]),
+        Row(operationID: "rotateWebhookSecret", method: .post, path: "/v1/webhook-endpoints/00000000-0000-4000-8000-000000000003/rotate-secret", body: nil, allowed: [.support]),
+        Row(operationID: "listWebhookDeliveries", method: .get, path: "/v1/webhook-endpoints/00000000-0000-4000-8000-000000000003/deliveries", body: nil, allowed: [.support]),
+        Row(operationID: "retryWebhookDelivery", method: .post, path: "/v1/webhook-endpoints/00000000-0000-4000-8000-000000000003/deliveries/00000000-0000-4000-8000-000000000004/retry", body: nil, allowed: [.support]),
         Row(operationID: "getDashboardSummary", method: .get, path: "/v1/dashboard/summary", body: nil, allowed: [.support, .dashboard]),
         Row(operationID: "listAuditEvents", method: .get, path: "/v1/audit-events", body: nil, allowed: [.support, .dashboard]),
     ]

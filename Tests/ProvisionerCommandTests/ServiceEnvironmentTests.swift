@@ -1,4 +1,5 @@
 import ProvisionerAPI
+import ProvisionerDomain
 import Testing
 @testable import provisioner
 
@@ -124,6 +125,53 @@ import Testing
             Issue.record("a 20-byte key was accepted")
         } catch {
             #expect(!error.description.contains("c2VjcmV0LWtleS1tYXRlcmlhbA"))
+        }
+    }
+
+    @Test func webhookDefaultsAreTheDocumentedOnes() throws {
+        let parsed = try ServiceEnvironment(Self.valid, need: .databaseAndKeys)
+        #expect(parsed.webhookURLPolicy == WebhookURLPolicy(allowHTTP: false, allowPrivate: false))
+        #expect(parsed.webhookRetrySchedule == .standard)
+        #expect(parsed.webhookTimeout == .seconds(10))
+        #expect(apiConfiguration(parsed).webhookURLPolicy == parsed.webhookURLPolicy)
+        #expect(parsed.webhookDelivery.urlPolicy == parsed.webhookURLPolicy)
+    }
+
+    @Test func webhookVariablesReachTheAPIAndTheWorker() throws {
+        var environment = Self.valid
+        environment["PROVISIONER_WEBHOOK_ALLOW_HTTP"] = "true"
+        environment["PROVISIONER_WEBHOOK_ALLOW_PRIVATE"] = "TRUE"
+        environment["PROVISIONER_WEBHOOK_RETRY_DELAYS"] = "100ms,200ms,300ms"
+        environment["PROVISIONER_WEBHOOK_TIMEOUT"] = "3"
+        let parsed = try ServiceEnvironment(environment, need: .databaseAndKeys)
+        let policy = WebhookURLPolicy(allowHTTP: true, allowPrivate: true)
+        #expect(apiConfiguration(parsed).webhookURLPolicy == policy)
+        let delivery = parsed.webhookDelivery
+        #expect(delivery.urlPolicy == policy)
+        #expect(delivery.retrySchedule == WebhookRetrySchedule(parsing: "100ms,200ms,300ms"))
+        #expect(delivery.retrySchedule.maxAttempts == 4)
+        #expect(delivery.timeout == .seconds(3))
+        environment["PROVISIONER_WEBHOOK_ALLOW_PRIVATE"] = "false"
+        #expect(try ServiceEnvironment(environment, need: .databaseAndKeys).webhookURLPolicy.allowPrivate == false)
+    }
+
+    @Test(arguments: [
+        ("PROVISIONER_WEBHOOK_ALLOW_HTTP", "yes"),
+        ("PROVISIONER_WEBHOOK_ALLOW_HTTP", "1"),
+        ("PROVISIONER_WEBHOOK_ALLOW_PRIVATE", "on"),
+        ("PROVISIONER_WEBHOOK_RETRY_DELAYS", "5,5m"),
+        ("PROVISIONER_WEBHOOK_RETRY_DELAYS", "25h"),
+        ("PROVISIONER_WEBHOOK_TIMEOUT", "0"),
+        ("PROVISIONER_WEBHOOK_TIMEOUT", "61"),
+        ("PROVISIONER_WEBHOOK_TIMEOUT", "2.5"),
+    ])
+    func badWebhookValuesNameTheirVariable(variable: String, value: String) {
+        var environment = Self.valid
+        environment[variable] = value
+        #expect {
+            _ = try ServiceEnvironment(environment, need: .databaseAndKeys)
+        } throws: { error in
+            (error as? ServiceEnvironment.Invalid)?.variable == variable
         }
     }
 }

@@ -252,4 +252,81 @@ import Testing
             for (id, text) in lost { #expect(final.files[id]?.0 == "keyA" && final.files[id]?.1 == text) }
         }
     }
+
+    /// Webhook signing secrets, current and previous (during a rotation), end under the primary
+    /// key bound to their endpoint; an endpoint outside a rotation has no previous one to touch.
+    @Test func webhookSecretsCurrentAndPreviousAreRewrapped() async throws {
+        try await TestDatabase.withFreshDatabase { url in
+            let onlyA = SecretSealer(keyring: try Self.keyring(Self.entryA))
+            let bThenA = try Self.keyring(Self.entryB, Self.entryA)
+            // 7 endpoints, 3 of them in a rotation; one more whose secret was sealed under a lost key.
+            var expected: [UUID: (WebhookSecret, WebhookSecret?)] = [:]
+            for index in 0..<7 {
+                expected[UUID()] = (WebhookSecret.generate(), index < 3 ? WebhookSecret.generate() : nil)
+            }
+            let lostID = UUID()
+            let lost = SecretSealer(keyring: try Self.keyring(Self.entryC))
+            let rows = expected
+            try await Self.asOwner(url) { connection in
+                for (id, (current, previous)) in rows {
+                    let sealed = try onlyA.sealWebhookSecret(current, endpointID: id)
+                    let sealedPrevious = try previous.map { try onlyA.sealWebhookSecret($0, endpointID: id) }
+                    try await connection.query(
+                        """
+                        INSERT INTO webhook_endpoints (id, url, events, secret_key_id, secret_sealed,
+                                                       previous_secret_key_id, previous_secret_sealed, previous_secret_expires_at)
+                        VALUES (\(id), 'https://hooks.example.com/', ARRAY['uri_set.issued'], \(sealed.keyID), \(ByteBuffer(bytes: sealed.combined)),
+                                \(sealedPrevious?.keyID), \(sealedPrevious.map { ByteBuffer(bytes: $0.combined) }),
+                                CASE WHEN \(sealedPrevious?.keyID)::text IS NULL THEN NULL ELSE now() + interval '1 day' END)
+                        """,
+                        logger: Self.logger
+                    )
+                }
+                let sealed = try lost.sealWebhookSecret(WebhookSecret.generate(), endpointID: lostID)
+                try await connection.query(
+                    """
+                    INSERT INTO webhook_endpoints (id, url, events, secret_key_id, secret_sealed)
+                    VALUES (\(lostID), 'https://hooks.example.com/', ARRAY['uri_set.issued'], \(sealed.keyID), \(ByteBuffer(bytes: sealed.combined)))
+                    """,
+                    logger: Self.logger
+                )
+            }
+
+            let progress = try await Self.rewrap(url, keyring: bThenA, batchSize: 2)
+            #expect(progress.webhookSecretsRewrapped == 10)
+            #expect(progress.webhookSecretsFailed == [lostID])
+            #expect(progress.rewrapped == 0 && progress.answersRewrapped == 0)
+
+            // B alone opens every secret, each bound to its endpoint and holding what was sealed.
+            let onlyB = SecretSealer(keyring: try Self.keyring(Self.entryB))
+            let stored = try await Self.asOwner(url) { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT id, secret_key_id, secret_sealed, previous_secret_key_id, previous_secret_sealed
+                    FROM webhook_endpoints WHERE id <> \(lostID)
+                    """,
+                    logger: Self.logger
+                )
+                var found: [UUID: (String, WebhookSecret?, String?, WebhookSecret?)] = [:]
+                for try await (id, keyID, sealed, previousKeyID, previousSealed) in rows.decode((UUID, String, ByteBuffer, String?, ByteBuffer?).self) {
+                    let current = try? onlyB.openWebhookSecret(SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), endpointID: id)
+                    let previous = previousSealed.flatMap { bytes in
+                        previousKeyID.flatMap { try? onlyB.openWebhookSecret(SealedSecret(keyID: $0, combined: Array(buffer: bytes)), endpointID: id) }
+                    }
+                    found[id] = (keyID, current, previousKeyID, previous)
+                }
+                return found
+            }
+            #expect(stored.count == 7)
+            for (id, (current, previous)) in expected {
+                let row = try #require(stored[id])
+                #expect(row.0 == "keyB" && row.1 == current)
+                #expect(row.2 == (previous == nil ? nil : "keyB"))
+                #expect(row.3 == previous)
+            }
+            // Once more: nothing to do but report the lost one again.
+            let again = try await Self.rewrap(url, keyring: bThenA, batchSize: 2)
+            #expect(again.webhookSecretsRewrapped == 0)
+        }
+    }
 }

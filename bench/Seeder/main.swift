@@ -233,8 +233,25 @@ do {
             since: option("--since", in: arguments), tag: option("--tag", in: arguments), from: option("--from", in: arguments),
             timeout: Double(option("--timeout", in: arguments) ?? "300") ?? 300
         )
+    case "webhook-endpoint":
+        guard let url = option("--url", in: arguments) else { throw BenchError("--url is required") }
+        try await webhookEndpoint(url: url)
+    case "webhook-events":
+        try await webhookEvents(
+            count: Int(option("--count", in: arguments) ?? "10000") ?? 10000,
+            tenantCount: max(1, Int(option("--tenants", in: arguments) ?? "2000") ?? 2000),
+            oneByOne: arguments.contains("--one-by-one")
+        )
+    case "webhook-report":
+        try await webhookReport(timeout: Double(option("--timeout", in: arguments) ?? "300") ?? 300)
+    case "webhook-receiver":
+        let delay = Int(option("--delay-ms", in: arguments) ?? "0") ?? 0
+        try await webhookReceiver(
+            port: Int(option("--port", in: arguments) ?? "18099") ?? 18099,
+            delay: delay > 0 ? .milliseconds(delay) : nil, logPath: option("--log", in: arguments)
+        )
     default:
-        FileHandle.standardError.write(Data("usage: provisioner-bench seed --count N [--tenants T] [--parked] | release | report [--since TIME] [--tag TAG] [--from TIME]\n".utf8))
+        FileHandle.standardError.write(Data("usage: provisioner-bench seed --count N [--tenants T] [--parked] | release | report [--since TIME] [--tag TAG] [--from TIME] | webhook-endpoint --url URL | webhook-events --count N [--tenants T] [--one-by-one] | webhook-report | webhook-receiver --port P [--delay-ms D] [--log FILE]\n".utf8))
         exit(2)
     }
 } catch {

@@ -91,6 +91,16 @@ enum AccessPolicy {
         Operations.ListTokens.id: AccessRule(action: "token.list", roles: [.support], scope: .global, mutates: false),
         Operations.RevokeToken.id: AccessRule(action: "token.revoke", roles: [.support], scope: .global, mutates: true),
 
+        // Webhook endpoints belong to no tenant and hold where the runtime is told of changes:
+        // the support desk's alone (a dashboard could otherwise read where events go).
+        Operations.CreateWebhookEndpoint.id: AccessRule(action: "webhook_endpoint.created", roles: [.support], scope: .global, mutates: true),
+        Operations.ListWebhookEndpoints.id: AccessRule(action: "webhook_endpoint.list", roles: [.support], scope: .global, mutates: false),
+        Operations.GetWebhookEndpoint.id: AccessRule(action: "webhook_endpoint.read", roles: [.support], scope: .global, mutates: false),
+        Operations.DeleteWebhookEndpoint.id: AccessRule(action: "webhook_endpoint.deleted", roles: [.support], scope: .global, mutates: true),
+        Operations.RotateWebhookSecret.id: AccessRule(action: "webhook_endpoint.secret_rotated", roles: [.support], scope: .global, mutates: true),
+        Operations.ListWebhookDeliveries.id: AccessRule(action: "webhook_delivery.list", roles: [.support], scope: .global, mutates: false),
+        Operations.RetryWebhookDelivery.id: AccessRule(action: "webhook_delivery.retried", roles: [.support], scope: .global, mutates: true),
+
         Operations.GetDashboardSummary.id: AccessRule(action: "dashboard.summary.read", roles: [.support, .dashboard], scope: .global, mutates: false),
         Operations.ListAuditEvents.id: AccessRule(action: "audit.list", roles: [.support, .dashboard], scope: .global, mutates: false),
     ]

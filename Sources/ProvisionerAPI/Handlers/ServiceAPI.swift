@@ -1,6 +1,7 @@
 import Logging
 import Prometheus
 import ProvisionerDomain
+import ProvisionerNetwork
 import ProvisionerStore
 
 /// The one implementation of the generated `APIProtocol`, split into one extension file
@@ -20,6 +21,10 @@ struct ServiceAPI: APIProtocol {
     let onboardingLinks: any OnboardingLinkStore
     /// `PROVISIONER_PUBLIC_URL`: the base of the links people open.
     let publicURL: String
+    let webhookEndpoints: any WebhookEndpointStore
+    /// Which webhook URLs may be registered, and how their hosts are resolved to check them.
+    let webhookURLPolicy: WebhookURLPolicy
+    let hostResolver: any HostResolver
 }
 
 extension ServiceAPI {

@@ -4,8 +4,10 @@ import PostgresNIO
 import ProvisionerDomain
 
 /// `provisioner keys rewrap`: re-seals everything stored sealed under the primary key: the
-/// uploaded files (`credentials.sealed_file`) and the stored idempotent answers
-/// (`idempotency_keys.sealed_body`, which can hold a new token).
+/// uploaded files (`credentials.sealed_file`), the stored idempotent answers
+/// (`idempotency_keys.sealed_body`, which can hold a new token or webhook secret) and the
+/// webhook signing secrets (`webhook_endpoints.secret_sealed` and, during a rotation,
+/// `previous_secret_sealed`).
 ///
 /// Each table is walked by a stable keyset, `sealed_key_id <> primary AND id > last ORDER BY
 /// id`, in batches of its own transaction (rows locked, opened, sealed again, written back), so
@@ -33,6 +35,10 @@ public struct SecretRewrapper: Sendable {
         /// Idempotency records whose answer does not open: left as they are (they expire
         /// within 24 hours in any case).
         public var answersFailed: [UUID] = []
+        /// Webhook signing secrets (current and previous) re-sealed under the primary key.
+        public var webhookSecretsRewrapped = 0
+        /// Webhook endpoints with a secret that does not open: left as they are.
+        public var webhookSecretsFailed: [UUID] = []
 
         public init() {}
     }
@@ -41,11 +47,15 @@ public struct SecretRewrapper: Sendable {
     enum SealedTable: CaseIterable {
         case credentials
         case idempotentAnswers
+        case webhookSecrets
+        /// The secret a rotation moved aside, which still signs for 24 hours.
+        case previousWebhookSecrets
 
         var name: String {
             switch self {
             case .credentials: "credentials"
             case .idempotentAnswers: "idempotency_keys"
+            case .webhookSecrets, .previousWebhookSecrets: "webhook_endpoints"
             }
         }
 
@@ -53,6 +63,24 @@ public struct SecretRewrapper: Sendable {
             switch self {
             case .credentials: "sealed_file"
             case .idempotentAnswers: "sealed_body"
+            case .webhookSecrets: "secret_sealed"
+            case .previousWebhookSecrets: "previous_secret_sealed"
+            }
+        }
+
+        var keyIDColumn: String {
+            switch self {
+            case .credentials, .idempotentAnswers: "sealed_key_id"
+            case .webhookSecrets: "secret_key_id"
+            case .previousWebhookSecrets: "previous_secret_key_id"
+            }
+        }
+
+        /// Endpoints belong to no tenant.
+        var tenantColumn: String {
+            switch self {
+            case .credentials, .idempotentAnswers: "tenant_id"
+            case .webhookSecrets, .previousWebhookSecrets: "NULL::uuid"
             }
         }
 
@@ -62,6 +90,8 @@ public struct SecretRewrapper: Sendable {
                 tenantID.map { SecretSealer.associatedData(tenantID: $0, credentialID: id) }
             case .idempotentAnswers:
                 PostgresIdempotencyStore.associatedData(recordID: id)
+            case .webhookSecrets, .previousWebhookSecrets:
+                SecretSealer.webhookAssociatedData(endpointID: id)
             }
         }
     }
@@ -97,6 +127,9 @@ public struct SecretRewrapper: Sendable {
                     case .idempotentAnswers:
                         progress.answersRewrapped += batch.rewrapped
                         progress.answersFailed += newlyFailed
+                    case .webhookSecrets, .previousWebhookSecrets:
+                        progress.webhookSecretsRewrapped += batch.rewrapped
+                        progress.webhookSecretsFailed += newlyFailed.filter { !progress.webhookSecretsFailed.contains($0) }
                     }
                     guard let lastID = batch.lastID else { break }
                     try await onBatch(progress)
@@ -111,11 +144,13 @@ public struct SecretRewrapper: Sendable {
     func rewrapBatch(_ table: SealedTable, after: UUID, limit: Int) async throws -> Batch {
         let primary = sealer.keyring.primaryKeyID
         return try await database.transaction(.allTenants) { [sealer, database] connection -> Batch in
-            // The sealed column of a running idempotency record is null: `<>` leaves it out.
+            // The sealed column of a running idempotency record, and an endpoint's previous
+            // secret outside a rotation, are null: `<>` leaves them out.
             let rows = try await connection.query(
                 """
-                SELECT id, tenant_id, sealed_key_id, \(unescaped: table.sealedColumn) FROM \(unescaped: table.name)
-                WHERE sealed_key_id <> \(primary) AND \(unescaped: table.sealedColumn) IS NOT NULL AND id > \(after)
+                SELECT id, \(unescaped: table.tenantColumn), \(unescaped: table.keyIDColumn), \(unescaped: table.sealedColumn)
+                FROM \(unescaped: table.name)
+                WHERE \(unescaped: table.keyIDColumn) <> \(primary) AND \(unescaped: table.sealedColumn) IS NOT NULL AND id > \(after)
                 ORDER BY id LIMIT \(limit)
                 FOR UPDATE
                 """,
@@ -145,7 +180,7 @@ public struct SecretRewrapper: Sendable {
             if !ids.isEmpty {
                 try await connection.query(
                     """
-                    UPDATE \(unescaped: table.name) t SET sealed_key_id = r.key_id, \(unescaped: table.sealedColumn) = r.body
+                    UPDATE \(unescaped: table.name) t SET \(unescaped: table.keyIDColumn) = r.key_id, \(unescaped: table.sealedColumn) = r.body
                     FROM unnest(\(ids)::uuid[], \(keyIDs)::text[], \(bodies)::bytea[]) AS r(id, key_id, body)
                     WHERE t.id = r.id
                     """,

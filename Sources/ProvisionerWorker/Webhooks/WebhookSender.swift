@@ -1,0 +1,148 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import ProvisionerDomain
+import ProvisionerNetwork
+import ProvisionerStore
+
+/// What one attempt came to, before it is turned into a result to record.
+enum WebhookAttempt: Sendable {
+    /// The receiver answered (any status; the body was read up to the limit and dropped).
+    case answered(status: Int, retryAfter: Duration?)
+    /// No answer: connection refused, timeout, TLS, a secret that does not open.
+    case failed(String)
+    /// No request made: the URL or the addresses its host resolves to now break the policy.
+    case refused(String)
+    /// The event in the row cannot be sent at all (an event type this build does not know).
+    case unsendable(String)
+    /// Shutdown interrupted it: given back to the queue.
+    case interrupted
+}
+
+/// Makes one attempt of a claimed delivery: checks the URL and resolves its host again (a
+/// name may point somewhere else since it was saved), signs the body with the endpoint's
+/// secrets and POSTs it, never following a redirect, within `timeout` all told.
+///
+/// The request goes through AsyncHTTPClient, which resolves the host once more when it
+/// connects: a name re-pointed between the check and the connection (DNS rebinding within
+/// milliseconds) is not caught here. Pinning the checked address needs a per-request resolver
+/// that AsyncHTTPClient does not offer.
+struct WebhookSender: Sendable {
+    let client: HTTPClient
+    let resolver: any HostResolver
+    let configuration: WebhookDeliveryConfiguration
+    let sealer: SecretSealer
+
+    func attempt(_ claim: ClaimedDelivery, now: Date = Date()) async -> WebhookAttempt {
+        guard let type = WebhookEventType(rawValue: claim.eventType) else {
+            return .unsendable("unknown event type \(claim.eventType.prefix(64))")
+        }
+        let url: WebhookURL
+        do {
+            url = try configuration.urlPolicy.parse(claim.url)
+        } catch {
+            return .refused(error.description)
+        }
+        var secrets: [WebhookSecret] = []
+        do {
+            secrets.append(try sealer.openWebhookSecret(claim.secret, endpointID: claim.endpointID))
+            if let previous = claim.previousSecret {
+                secrets.append(try sealer.openWebhookSecret(previous, endpointID: claim.endpointID))
+            }
+        } catch {
+            // The error names the key, never the secret.
+            return .failed("the endpoint's signing secret cannot be opened: \(error.description)")
+        }
+        let event = WebhookEvent(
+            id: claim.eventID, type: type, occurredAt: claim.occurredAt, tenant: claim.tenantSlug,
+            credentialID: claim.credentialID, uriSetVersion: claim.uriSetVersion
+        )
+        let body = event.body()
+        let timestamp = Int64(now.timeIntervalSince1970.rounded(.down))
+        let signature = WebhookSignature.header(id: event.webhookID, timestamp: timestamp, body: body, secrets: secrets)
+
+        let deadline = ContinuousClock.now + configuration.timeout
+        // The outer limit has a little slack over the deadline, so that an answer whose head came
+        // in time is not lost to the race between this timer and the body's own (below).
+        return await Self.within(configuration.timeout + .milliseconds(500)) { () -> WebhookAttempt in
+            do {
+                let addresses: [[UInt8]]
+                if url.hostAddress != nil {
+                    addresses = []
+                } else {
+                    do {
+                        addresses = try await resolver.addresses(of: url.host)
+                    } catch {
+                        if Task.isCancelled { return .interrupted }
+                        return .failed("\(error)")
+                    }
+                }
+                do {
+                    try configuration.urlPolicy.check(url, resolved: addresses)
+                } catch let refusal as WebhookURLRefusal {
+                    return .refused(refusal.description)
+                }
+                var request = HTTPClientRequest(url: url.text)
+                request.method = .POST
+                request.headers.add(name: "content-type", value: "application/json")
+                request.headers.add(name: "user-agent", value: "provisioner-webhooks/1")
+                request.headers.add(name: "webhook-id", value: event.webhookID)
+                request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+                request.headers.add(name: "webhook-signature", value: signature)
+                request.body = .bytes(ByteBuffer(bytes: body))
+                // No logger: AsyncHTTPClient's debug lines name the URL, whose query may hold a
+                // receiver's token; what matters is logged by the producer, without it.
+                let response = try await client.execute(request, timeout: .nanoseconds(Self.nanoseconds(configuration.timeout)))
+                let status = Int(response.status.code)
+                let retryAfter = response.headers.first(name: "retry-after").flatMap { WebhookRetryAfter.parse($0, now: Date()) }
+                // The answer is the status. The body is read only so that a small one leaves the
+                // connection reusable: at most maxResponseBytes, and no later than the deadline;
+                // past either, it is dropped, which closes the connection. A receiver trickling
+                // its body gets its status counted and costs no more than the timeout.
+                let maxBytes = configuration.maxResponseBytes
+                _ = await Self.within(max(ContinuousClock.now.duration(to: deadline), .zero)) { () -> Bool in
+                    var read = 0
+                    do {
+                        for try await chunk in response.body {
+                            read += chunk.readableBytes
+                            if read >= maxBytes { break }
+                        }
+                    } catch {}
+                    return true
+                }
+                return .answered(status: status, retryAfter: retryAfter)
+            } catch {
+                if Task.isCancelled { return .interrupted }
+                return .failed(Self.describe(error))
+            }
+        } ?? (Task.isCancelled ? .interrupted : .failed("no answer within \(configuration.timeout)"))
+    }
+
+    /// Runs `work`, or gives up on it (cancelling it) after `limit`: nil then. The HTTP
+    /// client's own timeout covers connecting and the head; this covers a resolver that hangs
+    /// and a receiver trickling its body byte by byte.
+    static func within<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async -> T) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await work() }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+
+    /// A short reason without the URL (it may carry a token in its query).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            return "no answer: \(error)".prefix(300).description
+        }
+        return "no answer: \(String(describing: error).prefix(280))"
+    }
+}
