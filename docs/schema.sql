@@ -183,6 +183,34 @@ END
 $$;
 
 --
+-- Name: credential_health_due_on_verdict(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.credential_health_due_on_verdict() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.health_due_at := now();
+    NEW.health_attempts := 0;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: credential_health_to_tenant(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.credential_health_to_tenant() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE tenants SET active_health_state = NEW.health_state
+    WHERE id = NEW.tenant_id AND active_credential_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: notify_cache_invalidation(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -240,6 +268,66 @@ BEGIN
     DO UPDATE SET count = e.count + EXCLUDED.count, request_id = coalesce(e.request_id, EXCLUDED.request_id)
     RETURNING e.count INTO total;
     RETURN total;
+END
+$$;
+
+--
+-- Name: take_google_requests(integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.take_google_requests(wanted integer, per_minute integer) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH refilled AS (
+        SELECT least(greatest(per_minute / 12.0, 1.0),
+                     b.tokens + per_minute / 60.0 * greatest(extract(epoch FROM clock_timestamp() - b.refilled_at), 0)) AS tokens
+        FROM google_request_budget b WHERE b.id
+        FOR UPDATE
+    ), taken AS (
+        SELECT least(greatest(wanted, 0), floor(r.tokens)::integer) AS n, r.tokens FROM refilled r
+    ), updated AS (
+        UPDATE google_request_budget b SET tokens = t.tokens - t.n, refilled_at = clock_timestamp()
+        FROM taken t WHERE b.id
+        RETURNING t.n
+    )
+    SELECT coalesce((SELECT n FROM updated), 0)
+$$;
+
+--
+-- Name: tenant_health_counts_apply(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.tenant_health_counts_apply() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO public.tenant_health_counts (state, n)
+        SELECT active_health_state, count(*) FROM new_rows WHERE active_health_state IS NOT NULL GROUP BY 1;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO public.tenant_health_counts (state, n)
+        SELECT state, sum(delta) FROM (
+            SELECT active_health_state AS state, 1 AS delta FROM new_rows WHERE active_health_state IS NOT NULL
+            UNION ALL
+            SELECT active_health_state, -1 FROM old_rows WHERE active_health_state IS NOT NULL
+        ) d
+        GROUP BY state HAVING sum(delta) <> 0;
+    ELSE
+        INSERT INTO public.tenant_health_counts (state, n)
+        SELECT active_health_state, -count(*) FROM old_rows WHERE active_health_state IS NOT NULL GROUP BY 1;
+    END IF;
+    IF (SELECT count(*) FROM (SELECT 1 FROM public.tenant_health_counts LIMIT 65) c) > 64 THEN
+        WITH folded AS (
+            DELETE FROM public.tenant_health_counts
+            WHERE id IN (SELECT id FROM public.tenant_health_counts FOR UPDATE SKIP LOCKED)
+            RETURNING state, n
+        )
+        INSERT INTO public.tenant_health_counts (state, n)
+        SELECT state, sum(n) FROM folded GROUP BY state;
+    END IF;
+    RETURN NULL;
 END
 $$;
 
@@ -341,6 +429,19 @@ END
 $$;
 
 --
+-- Name: tenants_active_health(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.tenants_active_health() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.active_health_state := (SELECT c.health_state FROM credentials c WHERE c.id = NEW.active_credential_id);
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: tenants_derive_state(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -370,6 +471,21 @@ CREATE FUNCTION public.webhook_event_from_credential() RETURNS trigger
 BEGIN
     PERFORM webhook_record_events(ARRAY['credential.rejected'], ARRAY[NEW.tenant_id], ARRAY[NEW.id],
                                   ARRAY[NEW.uri_set_version]);
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: webhook_event_from_credential_health(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_event_from_credential_health() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM webhook_record_events(
+        ARRAY[CASE WHEN NEW.health_state = 'ok' THEN 'credential.healthy' ELSE 'credential.unhealthy' END],
+        ARRAY[NEW.tenant_id], ARRAY[NEW.id], ARRAY[NEW.uri_set_version]);
     RETURN NULL;
 END
 $$;
@@ -528,12 +644,37 @@ CREATE TABLE public.credentials (
     claimed_by text,
     last_error text,
     secret_carried_from uuid,
+    health_state text DEFAULT 'unchecked'::text NOT NULL,
+    health_checked_at timestamp with time zone,
+    health_uris jsonb DEFAULT '[]'::jsonb NOT NULL,
+    health_due_at timestamp with time zone DEFAULT now(),
+    health_attempts integer DEFAULT 0 NOT NULL,
+    health_lease_expires_at timestamp with time zone,
+    health_claimed_by text,
+    health_mismatch_since timestamp with time zone,
+    health_last_error text,
     CONSTRAINT credentials_client_type_check CHECK ((client_type = ANY (ARRAY['web'::text, 'installed'::text]))),
+    CONSTRAINT credentials_health_attempts_check CHECK ((health_attempts >= 0)),
+    CONSTRAINT credentials_health_last_error_check CHECK ((length(health_last_error) <= 500)),
+    CONSTRAINT credentials_health_state_check CHECK ((health_state = ANY (ARRAY['unchecked'::text, 'ok'::text, 'propagating'::text, 'redirect_uri_not_registered'::text, 'client_deleted'::text, 'client_secret_invalid'::text]))),
+    CONSTRAINT credentials_health_uris_check CHECK ((jsonb_typeof(health_uris) = 'array'::text)),
     CONSTRAINT credentials_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT credentials_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'verifying'::text, 'verified'::text, 'rejected'::text, 'superseded'::text])))
 );
 
 ALTER TABLE ONLY public.credentials FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: google_request_budget; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.google_request_budget (
+    id boolean DEFAULT true NOT NULL,
+    tokens double precision NOT NULL,
+    refilled_at timestamp with time zone NOT NULL,
+    CONSTRAINT google_request_budget_id_check CHECK (id),
+    CONSTRAINT google_request_budget_tokens_check CHECK ((tokens >= (0)::double precision))
+);
 
 --
 -- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
@@ -593,6 +734,29 @@ CREATE TABLE public.schema_migrations (
 );
 
 --
+-- Name: tenant_health_counts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tenant_health_counts (
+    id bigint NOT NULL,
+    state text NOT NULL,
+    n bigint NOT NULL
+);
+
+--
+-- Name: tenant_health_counts_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.tenant_health_counts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.tenant_health_counts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: tenant_search; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -647,6 +811,7 @@ CREATE TABLE public.tenants (
     calendar_default_event_color text DEFAULT '1'::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    active_health_state text,
     CONSTRAINT tenants_calendar_default_event_color_check CHECK ((calendar_default_event_color = ANY (ARRAY['1'::text, '2'::text, '3'::text, '4'::text, '5'::text, '6'::text, '7'::text, '8'::text, '9'::text, '10'::text, '11'::text]))),
     CONSTRAINT tenants_display_name_check CHECK (((length(display_name) >= 1) AND (length(display_name) <= 200))),
     CONSTRAINT tenants_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$'::text)),
@@ -766,7 +931,7 @@ CREATE TABLE public.webhook_endpoints (
     CONSTRAINT webhook_endpoints_check1 CHECK ((((previous_secret_sealed IS NULL) = (previous_secret_key_id IS NULL)) AND ((previous_secret_sealed IS NULL) = (previous_secret_expires_at IS NULL)))),
     CONSTRAINT webhook_endpoints_description_check CHECK ((length(description) <= 500)),
     CONSTRAINT webhook_endpoints_disabled_reason_check CHECK ((disabled_reason = 'gone'::text)),
-    CONSTRAINT webhook_endpoints_events_check CHECK (((cardinality(events) >= 1) AND (events <@ ARRAY['credential.activated'::text, 'credential.deactivated'::text, 'credential.rejected'::text, 'uri_set.issued'::text]))),
+    CONSTRAINT webhook_endpoints_events_check CHECK (((cardinality(events) >= 1) AND (events <@ ARRAY['credential.activated'::text, 'credential.deactivated'::text, 'credential.rejected'::text, 'uri_set.issued'::text, 'credential.unhealthy'::text, 'credential.healthy'::text]))),
     CONSTRAINT webhook_endpoints_url_check CHECK (((length(url) >= 1) AND (length(url) <= 2048)))
 );
 
@@ -799,6 +964,13 @@ ALTER TABLE ONLY public.console_sessions
 
 ALTER TABLE ONLY public.credentials
     ADD CONSTRAINT credentials_pkey PRIMARY KEY (id);
+
+--
+-- Name: google_request_budget google_request_budget_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.google_request_budget
+    ADD CONSTRAINT google_request_budget_pkey PRIMARY KEY (id);
 
 --
 -- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -834,6 +1006,13 @@ ALTER TABLE ONLY public.onboarding_links
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+--
+-- Name: tenant_health_counts tenant_health_counts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tenant_health_counts
+    ADD CONSTRAINT tenant_health_counts_pkey PRIMARY KEY (id);
 
 --
 -- Name: tenant_search tenant_search_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -953,6 +1132,12 @@ CREATE INDEX console_sessions_link ON public.console_sessions USING btree (link_
 --
 
 CREATE INDEX console_sessions_token ON public.console_sessions USING btree (token_id) WHERE (token_id IS NOT NULL);
+
+--
+-- Name: credentials_health_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX credentials_health_due ON public.credentials USING btree (health_due_at) WHERE ((state = 'verified'::text) AND (health_due_at IS NOT NULL));
 
 --
 -- Name: credentials_queue_leased; Type: INDEX; Schema: public; Owner: -
@@ -1099,6 +1284,36 @@ CREATE INDEX webhook_deliveries_leased ON public.webhook_deliveries USING btree 
 CREATE INDEX webhook_endpoints_newest ON public.webhook_endpoints USING btree (created_at DESC, id DESC);
 
 --
+-- Name: credentials credential_health_due_on_verdict; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER credential_health_due_on_verdict BEFORE UPDATE OF state ON public.credentials FOR EACH ROW WHEN (((new.state = 'verified'::text) AND (old.state IS DISTINCT FROM 'verified'::text))) EXECUTE FUNCTION public.credential_health_due_on_verdict();
+
+--
+-- Name: credentials credential_health_to_tenant; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER credential_health_to_tenant AFTER UPDATE OF health_state ON public.credentials FOR EACH ROW WHEN ((old.health_state IS DISTINCT FROM new.health_state)) EXECUTE FUNCTION public.credential_health_to_tenant();
+
+--
+-- Name: tenants tenant_health_counts_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tenant_health_counts_delete AFTER DELETE ON public.tenants REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tenant_health_counts_apply();
+
+--
+-- Name: tenants tenant_health_counts_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tenant_health_counts_insert AFTER INSERT ON public.tenants REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tenant_health_counts_apply();
+
+--
+-- Name: tenants tenant_health_counts_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tenant_health_counts_update AFTER UPDATE ON public.tenants REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tenant_health_counts_apply();
+
+--
 -- Name: tenants tenant_search_sync; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1121,6 +1336,12 @@ CREATE TRIGGER tenant_state_counts_insert AFTER INSERT ON public.tenants REFEREN
 --
 
 CREATE TRIGGER tenant_state_counts_update AFTER UPDATE ON public.tenants REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tenant_state_counts_apply();
+
+--
+-- Name: tenants tenants_active_health; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tenants_active_health BEFORE UPDATE OF active_credential_id ON public.tenants FOR EACH ROW WHEN ((old.active_credential_id IS DISTINCT FROM new.active_credential_id)) EXECUTE FUNCTION public.tenants_active_health();
 
 --
 -- Name: tenants tenants_derive_state; Type: TRIGGER; Schema: public; Owner: -
@@ -1151,6 +1372,12 @@ CREATE TRIGGER uri_sets_cache_invalidation AFTER INSERT OR DELETE OR UPDATE ON p
 --
 
 CREATE TRIGGER webhook_event_from_credential AFTER UPDATE OF state ON public.credentials FOR EACH ROW WHEN (((new.state = 'rejected'::text) AND (old.state IS DISTINCT FROM 'rejected'::text))) EXECUTE FUNCTION public.webhook_event_from_credential();
+
+--
+-- Name: credentials webhook_event_from_credential_health; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER webhook_event_from_credential_health AFTER UPDATE OF health_state ON public.credentials FOR EACH ROW WHEN (((old.health_state IS DISTINCT FROM new.health_state) AND (new.health_state <> 'unchecked'::text) AND ((new.health_state <> 'ok'::text) OR (old.health_state <> ALL (ARRAY['ok'::text, 'unchecked'::text]))))) EXECUTE FUNCTION public.webhook_event_from_credential_health();
 
 --
 -- Name: tenants webhook_event_from_tenant; Type: TRIGGER; Schema: public; Owner: -
@@ -1443,6 +1670,13 @@ REVOKE ALL ON FUNCTION public.record_auth_failure(from_address text, first_reque
 GRANT ALL ON FUNCTION public.record_auth_failure(from_address text, first_request_id text, attempts integer, attempted_at timestamp with time zone) TO provisioner_app;
 
 --
+-- Name: FUNCTION take_google_requests(wanted integer, per_minute integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.take_google_requests(wanted integer, per_minute integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.take_google_requests(wanted integer, per_minute integer) TO provisioner_app;
+
+--
 -- Name: FUNCTION tenant_search_ids(pattern text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -1595,6 +1829,60 @@ GRANT UPDATE(last_error) ON TABLE public.credentials TO provisioner_app;
 GRANT SELECT(secret_carried_from),INSERT(secret_carried_from) ON TABLE public.credentials TO provisioner_app;
 
 --
+-- Name: COLUMN credentials.health_state; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(health_state) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.health_checked_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(health_checked_at) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.health_uris; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(health_uris) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.health_due_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(health_due_at) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.health_attempts; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(health_attempts) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.health_lease_expires_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(health_lease_expires_at) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.health_claimed_by; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(health_claimed_by) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.health_mismatch_since; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(health_mismatch_since) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.health_last_error; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(health_last_error) ON TABLE public.credentials TO provisioner_app;
+
+--
 -- Name: TABLE idempotency_keys; Type: ACL; Schema: public; Owner: -
 --
 
@@ -1631,6 +1919,12 @@ GRANT UPDATE(use_count) ON TABLE public.onboarding_links TO provisioner_app;
 GRANT SELECT ON TABLE public.schema_migrations TO provisioner_app;
 
 --
+-- Name: TABLE tenant_health_counts; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.tenant_health_counts TO provisioner_app;
+
+--
 -- Name: TABLE tenant_search; Type: ACL; Schema: public; Owner: -
 --
 
@@ -1647,6 +1941,12 @@ GRANT SELECT ON TABLE public.tenant_state_counts TO provisioner_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.tenants TO provisioner_app;
+
+--
+-- Name: COLUMN tenants.active_health_state; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(active_health_state) ON TABLE public.tenants TO provisioner_app;
 
 --
 -- Name: TABLE tokens; Type: ACL; Schema: public; Owner: -

@@ -60,4 +60,6 @@ else
 fi
 # The web console in headless Chromium (scripts/browser-test.sh; screenshots in .local/screenshots/).
 bash "$here/browser-test.sh"
+# The runtime's secret read through google-auth-oauthlib (scripts/runtime-library-test.sh).
+bash "$here/runtime-library-test.sh"
 log "all tests passed"

@@ -51,6 +51,8 @@ public struct WorkerConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// Webhook deliveries: which URLs, the retry schedule, the timeout.
     public var webhooks: WebhookDeliveryConfiguration
+    /// Credential health: the registration probe and the periodic re-check.
+    public var health: CredentialHealthConfiguration
 
     public init(
         workerID: String = WorkerConfiguration.defaultWorkerID(),
@@ -68,7 +70,8 @@ public struct WorkerConfiguration: Sendable {
         batchesInFlight: Int = 3,
         liveCheckConcurrency: Int = 64,
         shutdownGracePeriod: Duration = .seconds(3),
-        webhooks: WebhookDeliveryConfiguration = WebhookDeliveryConfiguration()
+        webhooks: WebhookDeliveryConfiguration = WebhookDeliveryConfiguration(),
+        health: CredentialHealthConfiguration = CredentialHealthConfiguration()
     ) {
         self.workerID = workerID
         self.batchSize = max(batchSize, 1)
@@ -86,6 +89,7 @@ public struct WorkerConfiguration: Sendable {
         self.liveCheckConcurrency = max(liveCheckConcurrency, 1)
         self.shutdownGracePeriod = shutdownGracePeriod
         self.webhooks = webhooks
+        self.health = health
     }
 
     /// `host:pid:random`, unique per process.

@@ -150,13 +150,16 @@ struct Work: AsyncParsableCommand {
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.work")
         try await checkApplicationRole(environment, purpose: .worker(maximumConnections: 1), logger: logger)
-        let (postgres, worker, dispatcher) = try makeWorker(environment, logger: logger)
+        let (postgres, worker, dispatcher, checker) = try makeWorker(environment, logger: logger)
         let status = WorkerStatusService(
             host: environment.host, port: environment.port, metrics: registry,
             metricsAccess: MetricsAccess(token: environment.metricsToken), limits: environment.httpLimits, logger: logger
         )
+        var services: [any Service] = [postgres, worker, dispatcher]
+        if let checker { services.append(checker) }
+        services.append(status)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: postgres), .init(service: worker), .init(service: dispatcher), .init(service: status)],
+            services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -173,11 +176,13 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "provisioner.run")
         try await checkApplicationRole(environment, purpose: .worker(maximumConnections: 1), logger: logger)
         let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger)
-        let (workerPostgres, worker, dispatcher) = try makeWorker(environment, logger: logger)
+        let (workerPostgres, worker, dispatcher, checker) = try makeWorker(environment, logger: logger)
+        var services: [any Service] = [workerPostgres, worker, dispatcher]
+        if let checker { services.append(checker) }
         let app = try buildApplication(
             configuration: apiConfiguration(environment),
             dependencies: APIDependencies(postgres: postgres, migrations: try loadMigrations(environment), metrics: registry, keyring: try environment.requiredKeyring()),
-            services: [workerPostgres, worker, dispatcher],
+            services: services,
             logger: logger
         )
         try await app.runService()
@@ -266,13 +271,18 @@ func withApplicationDatabase<T: Sendable>(
 /// every tenant, since their queue statements are single statements across tenants. The pool
 /// (10, the connection budget of deploy/README.md) holds both listeners, the verification
 /// batches in flight (3) and the dispatcher's claim and completion, with room to spare.
-func makeWorker(_ environment: ServiceEnvironment, logger: Logger) throws -> (PostgresClient, VerificationWorker, WebhookDispatcher) {
+///
+/// The credential health checker runs beside them when the registration probe is on, or the live
+/// check is on and the re-check interval is not zero; nil otherwise.
+func makeWorker(
+    _ environment: ServiceEnvironment, logger: Logger
+) throws -> (PostgresClient, VerificationWorker, WebhookDispatcher, CredentialHealthChecker?) {
     let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .worker(maximumConnections: 10), logger: logger)
     let liveCheck: (any LiveCheck)? = switch environment.liveCheck {
     case .off: nil
     case .token: LiveGoogleCheck(configuration: .init(tokenURL: environment.googleTokenURL, retries: environment.liveCheckRetries), logger: logger)
     }
-    let configuration = WorkerConfiguration(webhooks: environment.webhookDelivery)
+    let configuration = WorkerConfiguration(webhooks: environment.webhookDelivery, health: environment.credentialHealth)
     let sealer = SecretSealer(keyring: try environment.requiredKeyring())
     let worker = VerificationWorker(
         queue: VerificationQueue(client: postgres, logger: logger),
@@ -289,5 +299,15 @@ func makeWorker(_ environment: ServiceEnvironment, logger: Logger) throws -> (Po
         postgres: postgres,
         logger: logger
     )
-    return (postgres, worker, dispatcher)
+    var checker: CredentialHealthChecker?
+    if configuration.health.enabled(liveCheck: liveCheck != nil) {
+        checker = CredentialHealthChecker(
+            queue: CredentialHealthQueue(client: postgres, logger: logger),
+            configuration: configuration,
+            sealer: sealer,
+            liveCheck: liveCheck,
+            logger: logger
+        )
+    }
+    return (postgres, worker, dispatcher, checker)
 }

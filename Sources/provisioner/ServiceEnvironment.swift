@@ -38,6 +38,16 @@ struct ServiceEnvironment: Sendable {
     var webhookRetrySchedule: WebhookRetrySchedule
     /// `PROVISIONER_WEBHOOK_TIMEOUT` (seconds, 1 to 60, default 10).
     var webhookTimeout: Duration
+    /// `PROVISIONER_REGISTRATION_PROBE` (on/off, default off).
+    var registrationProbe: Bool
+    /// `PROVISIONER_GOOGLE_AUTH_URL` (default Google's authorization endpoint).
+    var googleAuthURL: String
+    /// `PROVISIONER_REGISTRATION_WINDOW` (default 6h).
+    var registrationWindow: Duration
+    /// `PROVISIONER_GOOGLE_RATE`: requests to Google a minute, service-wide (default 60).
+    var googleRate: Int
+    /// `PROVISIONER_RECHECK_INTERVAL` (default 24h, 0 = off).
+    var recheckInterval: Duration
 
     enum LiveCheckMode: String, Sendable { case off, token }
 
@@ -200,6 +210,60 @@ struct ServiceEnvironment: Sendable {
             throw Invalid(variable: "PROVISIONER_WEBHOOK_TIMEOUT", reason: "must be a whole number of seconds from 1 to 60")
         }
         webhookTimeout = .seconds(timeoutSeconds)
+
+        switch (value("PROVISIONER_REGISTRATION_PROBE") ?? "off").trimmingCharacters(in: .whitespaces).lowercased() {
+        case "off": registrationProbe = false
+        case "on": registrationProbe = true
+        default: throw Invalid(variable: "PROVISIONER_REGISTRATION_PROBE", reason: "must be on or off")
+        }
+        googleAuthURL = (value("PROVISIONER_GOOGLE_AUTH_URL") ?? "https://accounts.google.com/o/oauth2/v2/auth")
+            .trimmingCharacters(in: .whitespaces)
+        if let problem = CredentialHealthConfiguration.endpointProblem(googleAuthURL) {
+            throw Invalid(variable: "PROVISIONER_GOOGLE_AUTH_URL", reason: problem)
+        }
+        let rawWindow = value("PROVISIONER_REGISTRATION_WINDOW") ?? "6h"
+        guard let window = Self.duration(rawWindow), window <= .seconds(30 * 86400) else {
+            throw Invalid(
+                variable: "PROVISIONER_REGISTRATION_WINDOW",
+                reason: "must be a duration with a unit (s, m, h, d) of at most 30d, such as 6h, 30m or 90s"
+            )
+        }
+        registrationWindow = window
+        let rawRate = value("PROVISIONER_GOOGLE_RATE") ?? "60"
+        guard let rate = Int(rawRate.trimmingCharacters(in: .whitespaces)), (1...100_000).contains(rate) else {
+            throw Invalid(variable: "PROVISIONER_GOOGLE_RATE", reason: "must be a whole number of requests a minute from 1 to 100000")
+        }
+        googleRate = rate
+        let rawRecheck = value("PROVISIONER_RECHECK_INTERVAL") ?? "24h"
+        guard let recheck = Self.duration(rawRecheck), recheck <= .seconds(365 * 86400) else {
+            throw Invalid(
+                variable: "PROVISIONER_RECHECK_INTERVAL",
+                reason: "must be a duration with a unit (s, m, h, d) of at most 365d, such as 24h, or 0 to turn the re-check off"
+            )
+        }
+        recheckInterval = recheck
+    }
+
+    /// How credential health is checked, from the variables above.
+    var credentialHealth: CredentialHealthConfiguration {
+        CredentialHealthConfiguration(
+            probe: registrationProbe,
+            authorizationEndpoint: googleAuthURL,
+            rules: HealthCheckRules(window: registrationWindow, recheckInterval: recheckInterval),
+            requestsPerMinute: googleRate
+        )
+    }
+
+    /// `90s`, `30m`, `6h`, `2d` (a whole number and a unit), or `0`; nil otherwise.
+    static func duration(_ raw: String) -> Duration? {
+        let text = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        if text == "0" { return .zero }
+        guard let unit = text.last, let scale: Int64 = ["s": 1, "m": 60, "h": 3600, "d": 86400][unit] else { return nil }
+        let digits = text.dropLast()
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int64(digits) else {
+            return nil
+        }
+        return .seconds(number * scale)
     }
 
     /// How the worker delivers webhooks, from the variables above.

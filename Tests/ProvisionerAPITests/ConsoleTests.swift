@@ -281,6 +281,58 @@ import Testing
         }
     }
 
+    /// The active credential's health on the tenant's page (its admin's and the support desk's):
+    /// the state's title and what to do, in the page's language, with each URI's state when not ok.
+    @Test func theTenantsPageShowsTheActiveCredentialsHealth() async throws {
+        try await withTestApplication { client, url in
+            let opened = try await Self.open(client, url)
+            let before = try await client.send(.get, "/console/tenants/acme", headers: Self.headers(opened.cookie))
+            #expect(!before.text.contains(#"id="credential-health""#), "no active credential, no health")
+
+            let id = try await CredentialFixture.upload(client, token: opened.support.token, file: CredentialFixture.file())
+            #expect(try await CredentialFixture.verifyPending(url)[id] == .verified)
+            let unchecked = try await client.send(.get, "/console/tenants/acme", headers: Self.headers(opened.cookie))
+            #expect(unchecked.text.contains(#"data-health="unchecked""#))
+            #expect(unchecked.text.contains("未確認"))
+            #expect(!unchecked.text.contains(#"id="health-uris""#))
+
+            let callback = CredentialFixture.callback("acme")
+            try await CredentialFixture.execute(url, """
+                UPDATE credentials SET health_state = 'redirect_uri_not_registered', health_checked_at = '2025-04-01T10:15:09Z',
+                       health_uris = '[{"uri": "\(callback)", "state": "redirect_uri_not_registered"}]'::jsonb
+                WHERE id = '\(id)'
+                """)
+            let ja = try await client.send(.get, "/console/tenants/acme", headers: Self.headers(opened.cookie))
+            #expect(ja.status == .ok)
+            #expect(ja.text.contains(#"data-health="redirect_uri_not_registered""#))
+            #expect(ja.text.contains("リダイレクト URI が未登録"))
+            #expect(ja.text.contains("承認済みのリダイレクト URI"))
+            #expect(ja.text.contains("2025-04-01 19:15:09 JST"), "checked_at in JST")
+            #expect(ja.text.contains(#"id="health-uris""#))
+            #expect(ja.text.contains("<code>\(callback)</code>"), "the URI to add is named")
+            let en = try await client.send(.get, "/console/tenants/acme", headers: Self.headers(opened.cookie, [.acceptLanguage: "en"]))
+            #expect(en.text.contains("Redirect URI not registered"))
+            #expect(en.text.contains("This redirect URI is not registered at Google: \(callback)"))
+            #expect(en.text.contains("Authorized redirect URIs"))
+            #expect(!en.text.contains("リダイレクト URI が未登録"))
+
+            // The support desk's view of the tenant shows it too.
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            let signedIn = try await client.executeRequest(uri: "/console/login", method: .post, headers: form, body: ByteBuffer(string: "token=\(opened.support.token)"))
+            let desk = String(try #require(signedIn.headers[.setCookie]).split(separator: ";").first!)
+            try await CredentialFixture.execute(url, "UPDATE credentials SET health_state = 'client_secret_invalid', health_uris = '[]' WHERE id = '\(id)'")
+            let deskJa = try await client.send(.get, "/console/tenants/acme", headers: Self.headers(desk))
+            #expect(deskJa.text.contains(#"id="desk""#))
+            #expect(deskJa.text.contains(#"data-health="client_secret_invalid""#))
+            #expect(deskJa.text.contains("クライアント シークレットが無効です"))
+            #expect(deskJa.text.contains("ダウンロードし直して"))
+            let deskEn = try await client.send(.get, "/console/tenants/acme", headers: Self.headers(desk, [.acceptLanguage: "en"]))
+            #expect(deskEn.text.contains("Client secret no longer valid"))
+            #expect(deskEn.text.contains("The client secret was reset at Google"))
+            #expect(!deskEn.text.contains(#"id="health-uris""#))
+        }
+    }
+
     @Test func assetsHaveValidators() async throws {
         try await withTestApplication { client, _ in
             let css = try await client.send(.get, "/console/assets/console.css")

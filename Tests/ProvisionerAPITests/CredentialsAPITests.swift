@@ -18,7 +18,7 @@ import Testing
 @Suite struct CredentialsAPITests {
     static let credentialKeys: Set<String> = [
         "id", "tenant", "state", "uploaded_at", "uploaded_by", "sha256", "client_type", "client_id", "project_id",
-        "client_secret_hint", "uri_set_version", "verified_at", "attempts", "findings",
+        "client_secret_hint", "uri_set_version", "verified_at", "attempts", "findings", "health",
     ]
 
     static func credentialRows(_ url: DatabaseURL) async throws -> Int {

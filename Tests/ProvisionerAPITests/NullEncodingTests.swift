@@ -96,7 +96,8 @@ import Testing
                 try Self.jsonObject(
                     Components.Schemas.Credential(
                         id: "i", tenant: "acme", state: .pending, uploadedAt: Self.created, uploadedBy: "t",
-                        sha256: String(repeating: "0", count: 64), attempts: 0, findings: [finding]
+                        sha256: String(repeating: "0", count: 64), attempts: 0, findings: [finding],
+                        health: .init(state: .unchecked, uris: [])
                     )
                 ),
                 ["client_type", "client_id", "project_id", "client_secret_hint", "uri_set_version", "verified_at"]
@@ -130,7 +131,10 @@ import Testing
                     Components.Schemas.DashboardSummary(
                         tenants: 0,
                         byState: .init(suspended: 0, awaitingUris: 0, awaitingUpload: 0, verifying: 0, verified: 0, rejected: 0),
-                        credentialsPending: 0, verifiedLast24h: 0, rejectedLast24h: 0
+                        credentialsPending: 0, verifiedLast24h: 0, rejectedLast24h: 0,
+                        byHealth: .init(
+                            unchecked: 0, ok: 0, propagating: 0, redirectUriNotRegistered: 0, clientDeleted: 0, clientSecretInvalid: 0
+                        )
                     )
                 ),
                 ["oldest_pending_seconds"]
@@ -155,6 +159,10 @@ import Testing
         let credential = try #require(cases.first { $0.name == "Credential" }?.json)
         let nestedFinding = try #require((credential["findings"] as? [[String: Any]])?.first)
         #expect(nestedFinding["hint"] is NSNull)
+        let health = try #require(credential["health"] as? [String: Any])
+        #expect(health["checked_at"] is NSNull, "Credential.health.checked_at should be null")
+        #expect(health["state"] as? String == "unchecked")
+        #expect((health["uris"] as? [Any])?.isEmpty == true)
         let event = try #require(cases.first { $0.name == "AuditEvent" }?.json)
         #expect((event["actor"] as? [String: Any])?["token_id"] is NSNull)
         #expect(event["count"] as? Int == 1, "AuditEvent.count is written")

@@ -1,3 +1,4 @@
+import Logging
 import ProvisionerAPI
 import ProvisionerDomain
 import Testing
@@ -173,5 +174,87 @@ import Testing
         } throws: { error in
             (error as? ServiceEnvironment.Invalid)?.variable == variable
         }
+    }
+
+    @Test func healthDefaultsAreTheDocumentedOnes() throws {
+        let environment = try ServiceEnvironment(Self.valid, need: .databaseAndKeys)
+        #expect(environment.registrationProbe == false)
+        #expect(environment.googleAuthURL == "https://accounts.google.com/o/oauth2/v2/auth")
+        #expect(environment.registrationWindow == .seconds(6 * 3600))
+        #expect(environment.googleRate == 60)
+        #expect(environment.recheckInterval == .seconds(24 * 3600))
+        let health = environment.credentialHealth
+        #expect(!health.probe)
+        #expect(health.requestsPerMinute == 60)
+        #expect(health.rules.window == .seconds(6 * 3600))
+        #expect(health.rules.recheckInterval == .seconds(24 * 3600))
+        // Off by default: the live check is off too, so nothing to re-check.
+        #expect(!health.enabled(liveCheck: false))
+        #expect(health.enabled(liveCheck: true))
+    }
+
+    @Test func healthVariablesReachTheWorker() throws {
+        var environment = Self.valid
+        environment["PROVISIONER_REGISTRATION_PROBE"] = "ON"
+        environment["PROVISIONER_GOOGLE_AUTH_URL"] = "http://127.0.0.1:8089/auth"
+        environment["PROVISIONER_REGISTRATION_WINDOW"] = "30m"
+        environment["PROVISIONER_GOOGLE_RATE"] = "600"
+        environment["PROVISIONER_RECHECK_INTERVAL"] = "0"
+        let parsed = try ServiceEnvironment(environment, need: .databaseAndKeys)
+        let health = parsed.credentialHealth
+        #expect(health.probe)
+        #expect(health.authorizationEndpoint == "http://127.0.0.1:8089/auth")
+        #expect(health.rules.window == .seconds(1800))
+        #expect(health.requestsPerMinute == 600)
+        #expect(health.rules.recheckInterval == .zero)
+        #expect(health.enabled(liveCheck: false))
+        environment["PROVISIONER_REGISTRATION_PROBE"] = "off"
+        #expect(!(try ServiceEnvironment(environment, need: .databaseAndKeys)).credentialHealth.enabled(liveCheck: true))
+    }
+
+    @Test(arguments: [("90s", 90), ("30m", 1800), ("6h", 21600), ("2d", 172_800), ("0", 0), (" 15S ", 15)])
+    func durations(raw: String, seconds: Int) {
+        #expect(ServiceEnvironment.duration(raw) == .seconds(seconds))
+    }
+
+    @Test(arguments: [
+        ("PROVISIONER_REGISTRATION_PROBE", "true"),
+        ("PROVISIONER_REGISTRATION_PROBE", "1"),
+        ("PROVISIONER_GOOGLE_AUTH_URL", "http://accounts.google.com/o/oauth2/v2/auth"),
+        ("PROVISIONER_GOOGLE_AUTH_URL", "ftp://127.0.0.1/auth"),
+        ("PROVISIONER_GOOGLE_AUTH_URL", "/o/oauth2/v2/auth"),
+        ("PROVISIONER_REGISTRATION_WINDOW", "6"),
+        ("PROVISIONER_REGISTRATION_WINDOW", "6 hours"),
+        ("PROVISIONER_REGISTRATION_WINDOW", "-1h"),
+        ("PROVISIONER_REGISTRATION_WINDOW", "31d"),
+        ("PROVISIONER_GOOGLE_RATE", "0"),
+        ("PROVISIONER_GOOGLE_RATE", "100001"),
+        ("PROVISIONER_GOOGLE_RATE", "1.5"),
+        ("PROVISIONER_RECHECK_INTERVAL", "24"),
+        ("PROVISIONER_RECHECK_INTERVAL", "1.5h"),
+        ("PROVISIONER_RECHECK_INTERVAL", "off"),
+    ])
+    func badHealthValuesNameTheirVariable(variable: String, value: String) {
+        var environment = Self.valid
+        environment[variable] = value
+        #expect {
+            _ = try ServiceEnvironment(environment, need: .databaseAndKeys)
+        } throws: { error in
+            guard let invalid = error as? ServiceEnvironment.Invalid else { return false }
+            return invalid.variable == variable && invalid.description.hasPrefix(variable)
+        }
+    }
+
+    @Test(arguments: [
+        ([:], false),
+        (["PROVISIONER_REGISTRATION_PROBE": "on"], true),
+        (["PROVISIONER_LIVE_CHECK": "token"], true),
+        (["PROVISIONER_LIVE_CHECK": "token", "PROVISIONER_RECHECK_INTERVAL": "0"], false),
+        (["PROVISIONER_REGISTRATION_PROBE": "on", "PROVISIONER_RECHECK_INTERVAL": "0"], true),
+    ])
+    func theHealthCheckerRunsOnlyWithSomethingToCheck(variables: [String: String], runs: Bool) throws {
+        let environment = try ServiceEnvironment(Self.valid.merging(variables) { $1 }, need: .databaseAndKeys)
+        let (_, _, _, checker) = try makeWorker(environment, logger: Logger(label: "test"))
+        #expect((checker != nil) == runs)
     }
 }

@@ -89,6 +89,8 @@ struct WebhookEventTests {
         (.credentialDeactivated, "credential.deactivated"),
         (.credentialRejected, "credential.rejected"),
         (.uriSetIssued, "uri_set.issued"),
+        (.credentialUnhealthy, "credential.unhealthy"),
+        (.credentialHealthy, "credential.healthy"),
     ])
     func typeNames(type: WebhookEventType, name: String) throws {
         #expect(type.rawValue == name)
@@ -99,6 +101,6 @@ struct WebhookEventTests {
 
     @Test("every type is covered")
     func allTypes() {
-        #expect(WebhookEventType.allCases.count == 4)
+        #expect(WebhookEventType.allCases.count == 6)
     }
 }

@@ -176,6 +176,9 @@ import Testing
                 let figures = try await Self.plan(PostgresDashboardStore.credentialFiguresQuery, database: database)
                 Self.expectNoSeqScan(figures, on: ["credentials"], "summary credentials")
                 #expect(figures.filter { $0.relation == "credentials" }.allSatisfy { Self.readThroughIndex($0, "credentials") }, "\(figures)")
+                // by_health: from the counter table, never counting tenants.
+                let health = try await Self.plan(PostgresDashboardStore.healthCountsQuery, database: database)
+                #expect(!health.contains { $0.relation == "tenants" || $0.relation == "credentials" }, "by_health must not count tenants: \(health)")
 
                 // Tenant pages.
                 let after = PageKey(micros: Int64(Date().timeIntervalSince1970 * 1_000_000) - 3_600_000_000 * 500, id: UUID())

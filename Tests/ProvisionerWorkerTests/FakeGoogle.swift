@@ -22,6 +22,41 @@ final class FakeGoogle: Sendable {
     private let redirectedRequests = Mutex<[Request]>([])
     var redirected: [Request] { redirectedRequests.withLock { $0 } }
 
+    /// A GET of the authorization endpoint (`/auth`): its query, whether it carried cookies,
+    /// and when it came.
+    struct AuthRequest: Sendable {
+        let query: [String: String]
+        let hadCookie: Bool
+        let at: ContinuousClock.Instant
+    }
+
+    /// The authorization endpoint's answer: a status, a `Location` (for a 3xx), a body, and an
+    /// optional wait before answering (a slow Google).
+    struct AuthAnswer: Sendable {
+        var status: Int
+        var location: String? = nil
+        var body: String = ""
+        var delay: Duration? = nil
+
+        /// A registered pair: onward to sign-in.
+        static let signIn = AuthAnswer(status: 302, location: "https://accounts.google.com/v3/signin/identifier?dsh=S1&continue=x")
+        static let mismatch = AuthAnswer(
+            status: 400,
+            body: "<html><title>Error 400 (OAuth2 Error)</title><p><b>400.</b> That’s an error.<p>Error 400: redirect_uri_mismatch</html>"
+        )
+        static let deletedClient = AuthAnswer(status: 401, body: "<html>Error 401: deleted_client<p>The OAuth client was deleted.</html>")
+        static let invalidClient = AuthAnswer(status: 401, body: "<html>Error 401: invalid_client<p>The OAuth client was not found.</html>")
+        static let unavailable = AuthAnswer(status: 503, body: "<html>503</html>")
+    }
+
+    typealias AuthResponder = @Sendable (_ query: [String: String], _ requestNumber: Int) async -> AuthAnswer
+
+    private let authRequests = Mutex<[AuthRequest]>([])
+    var authorizations: [AuthRequest] { authRequests.withLock { $0 } }
+    private let boundPort = Mutex<Int>(0)
+    /// The authorization endpoint of this fake.
+    var authURL: String { "http://127.0.0.1:\(boundPort.withLock { $0 })/auth" }
+
     /// Google's answers for a registered client `clientID` whose secret is `secret`.
     static func google(clientID: String, secret: String, deletedClientID: String? = nil) -> Responder {
         { form, _ in
@@ -40,6 +75,7 @@ final class FakeGoogle: Sendable {
 
     static func with<T: Sendable>(
         _ respond: @escaping Responder,
+        authorize: AuthResponder? = nil,
         _ body: @Sendable (_ tokenURL: String, _ fake: FakeGoogle) async throws -> T
     ) async throws -> T {
         let fake = FakeGoogle()
@@ -73,6 +109,22 @@ final class FakeGoogle: Sendable {
             fake.redirectedRequests.withLock { $0.append(Request(contentType: nil, form: [:])) }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
         }
+        router.get("/auth") { request, _ -> Response in
+            var query: [String: String] = [:]
+            for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+            let number = fake.authRequests.withLock { requests in
+                requests.append(AuthRequest(query: query, hadCookie: request.headers[.cookie] != nil, at: .now))
+                return requests.count
+            }
+            let answer = await (authorize ?? { _, _ in .signIn })(query, number)
+            if let delay = answer.delay { try? await Task.sleep(for: delay) }
+            var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
+            if let location = answer.location { headers[.location] = location }
+            return Response(
+                status: HTTPResponse.Status(code: answer.status), headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body))
+            )
+        }
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router,
@@ -85,6 +137,7 @@ final class FakeGoogle: Sendable {
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CancellationError() }
+            fake.boundPort.withLock { $0 = port }
             do {
                 let result = try await body("http://127.0.0.1:\(port)/token", fake)
                 await group.triggerGracefulShutdown()

@@ -184,6 +184,28 @@ def main():
         screenshot(driver, "04-tenant-page-en")
         accessible("tenant page, en")
 
+    def health_is_shown():
+        """The active credential's health, as the worker would leave it (set in SQL): the state,
+        what to do, and the URI to add; unchecked right after the verdict."""
+        driver.get(BASE + "/console/language?lang=ja&next=/console/tenants/" + SLUG)
+        assert driver.find_element(By.ID, "credential-health").get_attribute("data-health") == "unchecked"
+        if not DATABASE:
+            return
+        subprocess.run(["psql", DATABASE, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                        "UPDATE credentials c SET health_state = 'redirect_uri_not_registered', health_checked_at = now(), "
+                        "health_uris = jsonb_build_array(jsonb_build_object('uri', '%s', 'state', 'redirect_uri_not_registered')) "
+                        "FROM tenants t WHERE t.slug = '%s' AND c.id = t.active_credential_id" % (redirects[0], SLUG)], check=True)
+        driver.get(BASE + "/console/tenants/" + SLUG)
+        section = driver.find_element(By.ID, "credential-health")
+        assert section.get_attribute("data-health") == "redirect_uri_not_registered"
+        assert "承認済みのリダイレクト URI" in driver.find_element(By.ID, "health-action").text
+        assert redirects[0] in driver.find_element(By.ID, "health-uris").text
+        screenshot(driver, "04b-health-not-registered-ja")
+        accessible("tenant page, health not registered, ja")
+        driver.get(BASE + "/console/language?lang=en&next=/console/tenants/" + SLUG)
+        assert "Authorized redirect URIs" in driver.find_element(By.ID, "health-action").text
+        accessible("tenant page, health not registered, en")
+
     def accessible(page):
         """axe-core on the page shown: no serious or critical violation."""
         axe = Axe(driver)
@@ -368,6 +390,7 @@ def main():
         ("upload_is_verified", upload_is_verified),
         ("settings_are_saved", settings_are_saved),
         ("language_switch", language_switch),
+        ("health_is_shown", health_is_shown),
         ("keyboard_reaches_the_forms", keyboard_reaches_the_forms),
         ("form_from_another_site_is_refused", form_from_another_site_is_refused),
         ("findings_are_japanese_then_english", findings_are_japanese_then_english),

@@ -122,6 +122,9 @@ extension Console {
                 },
             ] as [String: Any]
         }
+        if tenant.activeCredentialID != nil, let active = try await api.credentials.active(tenantID: tenant.id, scope: caller.scope) {
+            values["health"] = Self.healthValues(active.health, language: language)
+        }
         if session.token.role != .tenantAdmin {
             values["desk"] = try await deskValues(tenant: tenant, caller: caller, session: session, language: language, problems: problems)
         }
@@ -130,6 +133,22 @@ extension Console {
             frame: .init(language: language, title: tenant.displayName, path: "/console/tenants/\(tenant.slug)", csrf: session.csrf),
             status: status
         )
+    }
+
+    /// The active credential's health as the page shows it: the state's title and what to do
+    /// in the page's language, and each redirect URI's state when not all is well.
+    static func healthValues(_ health: CredentialHealth, language: Language) -> [String: Any] {
+        var values: [String: Any] = [
+            "state": health.state.rawValue,
+            "title": health.title.text(in: language),
+            "action": health.action.text(in: language),
+            "showURIs": health.state != .ok && health.state != .unchecked && !health.uris.isEmpty,
+            "uris": health.uris.map { uri -> [String: Any] in
+                ["uri": uri.uri, "state": uri.state.rawValue, "stateTitle": HealthMessages.title(uri.state).text(in: language)]
+            },
+        ]
+        if let checkedAt = health.checkedAt { values["checkedAt"] = displayTime(checkedAt) }
+        return values
     }
 
     static func displayTime(_ date: Date) -> String {

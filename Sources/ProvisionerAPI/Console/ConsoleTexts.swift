@@ -86,6 +86,14 @@ enum ConsoleTexts {
         "readOnly": .init(ja: "この画面では変更できません。", en: "You cannot change anything here."),
         "latestUpload": .init(ja: "最新のアップロード", en: "Newest upload"),
         "stateLabel": .init(ja: "状態", en: "State"),
+        "healthTitle": .init(ja: "Google での認証情報の状態", en: "Credential health at Google"),
+        "healthIntro": .init(
+            ja: "使用中の認証情報(検証済みの client_secrets.json)が Google で正しく使えるかを定期的に確認しています。",
+            en: "The credential in use (the verified client_secrets.json) is checked at Google regularly."
+        ),
+        "checkedAtLabel": .init(ja: "確認日時", en: "Checked at"),
+        "healthURIsTitle": .init(ja: "リダイレクト URI ごとの状態", en: "State of each redirect URI"),
+        "redirectURILabel": .init(ja: "リダイレクト URI", en: "Redirect URI"),
         "checking": .init(ja: "検証中です…", en: "Checking…"),
         "uploadedAt": .init(ja: "アップロード日時", en: "Uploaded at"),
         "fieldLabel": .init(ja: "項目", en: "Field"),

@@ -100,6 +100,16 @@ extension Components.Schemas.Credential {
         try container.encodeOrNull(verifiedAt, forKey: .verifiedAt)
         try container.encodeOrNull(attempts, forKey: .attempts)
         try container.encodeOrNull(findings, forKey: .findings)
+        try container.encodeOrNull(health, forKey: .health)
+    }
+}
+
+extension Components.Schemas.CredentialHealth {
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeOrNull(state, forKey: .state)
+        try container.encodeOrNull(checkedAt, forKey: .checkedAt)
+        try container.encodeOrNull(uris, forKey: .uris)
     }
 }
 
@@ -171,6 +181,7 @@ extension Components.Schemas.DashboardSummary {
         try container.encodeOrNull(oldestPendingSeconds, forKey: .oldestPendingSeconds)
         try container.encodeOrNull(verifiedLast24h, forKey: .verifiedLast24h)
         try container.encodeOrNull(rejectedLast24h, forKey: .rejectedLast24h)
+        try container.encodeOrNull(byHealth, forKey: .byHealth)
     }
 }
 

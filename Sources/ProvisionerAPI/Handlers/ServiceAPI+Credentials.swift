@@ -206,8 +206,26 @@ extension Components.Schemas.Credential {
             uriSetVersion: record.uriSetVersion,
             verifiedAt: record.verifiedAt,
             attempts: record.attempts,
-            findings: record.findings.map { .init($0, language: language) }
+            findings: record.findings.map { .init($0, language: language) },
+            health: .init(record.health)
         )
+    }
+}
+
+extension Components.Schemas.CredentialHealth {
+    init(_ health: ProvisionerDomain.CredentialHealth) {
+        self.init(
+            state: .init(health.state),
+            checkedAt: health.checkedAt,
+            uris: health.uris.map { .init(uri: $0.uri, state: .init($0.state)) }
+        )
+    }
+}
+
+extension Components.Schemas.HealthState {
+    init(_ state: ProvisionerDomain.HealthState) {
+        // The spec's enum and the domain's raw values are the same names (CredentialHealthAPITests.theSpecsStatesAreTheDomains).
+        self = Self(rawValue: state.rawValue) ?? .unchecked
     }
 }
 

@@ -7,6 +7,7 @@ extension ServiceAPI {
         _ = try Caller.required()
         let summary = try await dashboard.summary()
         func count(_ state: TenantState) -> Int { summary.byState[state] ?? 0 }
+        func health(_ state: HealthState) -> Int { summary.byHealth[state] ?? 0 }
         return .ok(.init(body: .json(.init(
             tenants: summary.tenants,
             byState: .init(
@@ -16,7 +17,12 @@ extension ServiceAPI {
             credentialsPending: summary.credentialsPending,
             oldestPendingSeconds: summary.oldestPendingSeconds,
             verifiedLast24h: summary.verifiedLast24h,
-            rejectedLast24h: summary.rejectedLast24h
+            rejectedLast24h: summary.rejectedLast24h,
+            byHealth: .init(
+                unchecked: health(.unchecked), ok: health(.ok), propagating: health(.propagating),
+                redirectUriNotRegistered: health(.redirectURINotRegistered), clientDeleted: health(.clientDeleted),
+                clientSecretInvalid: health(.clientSecretInvalid)
+            )
         ))))
     }
 }

@@ -11,6 +11,10 @@ public enum WebhookEventType: String, CaseIterable, Sendable, Codable, Hashable 
     case credentialDeactivated = "credential.deactivated"
     case credentialRejected = "credential.rejected"
     case uriSetIssued = "uri_set.issued"
+    /// The credential's health changed to anything but `ok` (migration 0017's trigger).
+    case credentialUnhealthy = "credential.unhealthy"
+    /// The credential's health returned to `ok` from such a state.
+    case credentialHealthy = "credential.healthy"
 }
 
 /// One event as sent: `id` is the Standard Webhooks `webhook-id` (same for every attempt

@@ -20,6 +20,8 @@ public struct CredentialRecord: Sendable, Equatable {
     public let verifiedAt: Date?
     public let attempts: Int
     public let findings: [Finding]
+    /// How it fares at Google, as last checked (`CredentialHealth.unchecked` until then).
+    public let health: CredentialHealth
     public let pageKey: PageKey
 }
 
@@ -91,7 +93,8 @@ public struct PostgresCredentialStore: CredentialStore {
     static let columns = """
         c.id, c.tenant_id, t.slug, c.state, c.uploaded_at, c.uploaded_by, c.sha256, c.client_type, c.client_id, c.project_id,
         c.client_secret_hint, c.uri_set_version, c.verified_at, c.attempts, c.findings::text,
-        (extract(epoch FROM c.uploaded_at) * 1000000)::bigint
+        (extract(epoch FROM c.uploaded_at) * 1000000)::bigint,
+        c.health_state, c.health_checked_at, c.health_uris::text
         """
 
     public func upload(_ credential: NewCredential, audit: AuditEntry) async throws -> CredentialRecord {
@@ -289,17 +292,31 @@ public struct PostgresCredentialStore: CredentialStore {
     static func decode(_ rows: PostgresRowSequence) async throws -> [CredentialRecord] {
         let decoder = JSONDecoder()
         var records: [CredentialRecord] = []
-        for try await (id, tenantID, slug, state, uploadedAt, uploadedBy, sha256, clientType, clientID, projectID, hint, uriVersion, verifiedAt, attempts, findings, micros)
-            in rows.decode((UUID, UUID, String, String, Date, String, String, String?, String?, String?, String?, Int?, Date?, Int, String, Int64).self)
+        for try await (id, tenantID, slug, state, uploadedAt, uploadedBy, sha256, clientType, clientID, projectID, hint, uriVersion, verifiedAt, attempts, findings, micros, healthState, checkedAt, healthURIs)
+            in rows.decode((UUID, UUID, String, String, Date, String, String, String?, String?, String?, String?, Int?, Date?, Int, String, Int64, String, Date?, String).self)
         {
             records.append(CredentialRecord(
                 id: id, tenantID: tenantID, tenantSlug: slug, state: CredentialState(rawValue: state) ?? .pending,
                 uploadedAt: uploadedAt, uploadedBy: uploadedBy, sha256: sha256, clientType: clientType.flatMap(ClientType.init(rawValue:)),
                 clientID: clientID, projectID: projectID, clientSecretHint: hint, uriSetVersion: uriVersion, verifiedAt: verifiedAt,
                 attempts: attempts, findings: (try? decoder.decode([Finding].self, from: Data(findings.utf8))) ?? [],
+                health: CredentialHealth(
+                    state: HealthState(rawValue: healthState) ?? .unchecked, checkedAt: checkedAt, uris: healthURIList(healthURIs)
+                ),
                 pageKey: PageKey(micros: micros, id: id)
             ))
         }
         return records
+    }
+
+    /// `health_uris` (`[{"uri", "state"}]`) read defensively: an element that is not an object
+    /// with a string `uri` is skipped, an unknown or missing `state` reads as `unchecked`, and
+    /// anything that is not an array reads as `[]`. Never throws.
+    static func healthURIList(_ text: String) -> [URIHealth] {
+        guard let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else { return [] }
+        return array.compactMap { element in
+            guard let object = element as? [String: Any], let uri = object["uri"] as? String else { return nil }
+            return URIHealth(uri: uri, state: (object["state"] as? String).flatMap(HealthState.init(rawValue:)) ?? .unchecked)
+        }
     }
 }
