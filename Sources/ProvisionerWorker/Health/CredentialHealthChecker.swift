@@ -71,14 +71,13 @@ public struct CredentialHealthChecker: Service {
     }
 
     private func gauges(_ metrics: HealthMetrics) async {
-        while !Task.isCancelled {
+        await periodically(every: health.statsInterval) {
             do {
                 metrics.record(try await queue.stats())
             } catch {
                 if Task.isCancelled { return }
                 logger.debug("could not read health stats", metadata: ["error": "\(DatabaseUnavailable.safeDescription(of: error))"])
             }
-            try? await Task.sleep(for: health.statsInterval)
         }
     }
 
@@ -238,8 +237,7 @@ final class HealthResultRecorder: Sendable {
     private let queue: CredentialHealthQueue
     private let databaseBackoff: Backoff
     private let logger: Logger
-    private let buffer = Mutex<(items: [Item], finished: Bool)>(([], false))
-    private let wakeUps = WakeUps()
+    private let buffer = ResultBuffer<Item>(batchSize: 500)
 
     init(queue: CredentialHealthQueue, databaseBackoff: Backoff, logger: Logger) {
         self.queue = queue
@@ -248,31 +246,15 @@ final class HealthResultRecorder: Sendable {
     }
 
     func submit(_ item: Item) {
-        buffer.withLock { $0.items.append(item) }
-        wakeUps.signal()
+        buffer.submit(item)
     }
 
     func finish() {
-        buffer.withLock { $0.finished = true }
-        wakeUps.signal()
+        buffer.finish()
     }
 
     func run() async {
-        var wake = wakeUps.stream.makeAsyncIterator()
-        while true {
-            let (batch, finished) = buffer.withLock { state -> ([Item], Bool) in
-                let taken = Array(state.items.prefix(500))
-                state.items.removeFirst(taken.count)
-                return (taken, state.finished && state.items.isEmpty)
-            }
-            if !batch.isEmpty {
-                await record(batch)
-                continue
-            }
-            if finished { break }
-            await wake.next()
-        }
-        wakeUps.finish()
+        await buffer.drain { batch in await record(batch) }
     }
 
     private func record(_ batch: [Item]) async {

@@ -14,14 +14,7 @@ struct LeaseRescuer: Sendable {
 
     /// Runs until cancelled.
     func run() async {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: configuration.rescueInterval)
-            } catch {
-                return
-            }
-            await rescueOnce()
-        }
+        await periodically(every: configuration.rescueInterval, startingAtOnce: false) { await rescueOnce() }
     }
 
     func rescueOnce() async {

@@ -11,14 +11,7 @@ struct QueueGauges: Sendable {
 
     /// Runs until cancelled.
     func run() async {
-        while !Task.isCancelled {
-            await refresh()
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                return
-            }
-        }
+        await periodically(every: interval) { await refresh() }
     }
 
     func refresh() async {

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import ProvisionerDomain
 import ProvisionerStore
-import Synchronization
 
 /// Records what became of attempts, many per statement: each finished attempt is put in a
 /// buffer at once, and the completer writes whatever has gathered (up to
@@ -25,8 +24,7 @@ final class WebhookCompleter: Sendable {
     private let databaseBackoff: Backoff
     private let logger: Logger
     private let onRecorded: @Sendable () -> Void
-    private let buffer = Mutex<(items: [Item], finished: Bool)>(([], false))
-    private let wakeUps = WakeUps()
+    private let buffer: ResultBuffer<Item>
 
     init(
         queue: WebhookDeliveryQueue, configuration: WebhookDeliveryConfiguration, databaseBackoff: Backoff, logger: Logger,
@@ -37,37 +35,22 @@ final class WebhookCompleter: Sendable {
         self.databaseBackoff = databaseBackoff
         self.logger = logger
         self.onRecorded = onRecorded
+        self.buffer = ResultBuffer(batchSize: configuration.completionBatchSize)
     }
 
     func submit(_ item: Item) {
-        buffer.withLock { $0.items.append(item) }
-        wakeUps.signal()
+        buffer.submit(item)
     }
 
     /// No more items will come: `run` returns once the buffer is written.
     func finish() {
-        buffer.withLock { $0.finished = true }
-        wakeUps.signal()
+        buffer.finish()
     }
 
     /// Runs until `finish()` and an empty buffer. Not cancelled on shutdown, so that what was
     /// delivered is recorded.
     func run() async {
-        var wake = wakeUps.stream.makeAsyncIterator()
-        while true {
-            let (batch, finished) = buffer.withLock { state -> ([Item], Bool) in
-                let taken = Array(state.items.prefix(configuration.completionBatchSize))
-                state.items.removeFirst(taken.count)
-                return (taken, state.finished && state.items.isEmpty)
-            }
-            if !batch.isEmpty {
-                await record(batch)
-                continue
-            }
-            if finished { break }
-            await wake.next()
-        }
-        wakeUps.finish()
+        await buffer.drain { batch in await record(batch) }
     }
 
     private func record(_ batch: [Item]) async {

@@ -11,14 +11,7 @@ struct WebhookCleaner: Sendable {
     let logger: Logger
 
     func run() async {
-        while !Task.isCancelled {
-            await cleanOnce()
-            do {
-                try await Task.sleep(for: configuration.cleanupInterval)
-            } catch {
-                return
-            }
-        }
+        await periodically(every: configuration.cleanupInterval) { await cleanOnce() }
     }
 
     func cleanOnce() async {
@@ -51,14 +44,7 @@ struct WebhookGauges: Sendable {
     let logger: Logger
 
     func run() async {
-        while !Task.isCancelled {
-            await refresh()
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                return
-            }
-        }
+        await periodically(every: interval) { await refresh() }
     }
 
     func refresh() async {
