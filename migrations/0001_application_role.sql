@@ -1,4 +1,4 @@
--- The role every query of the service runs as (contract section 8).
+-- The role every query of the service runs as.
 --
 -- NOLOGIN: nobody connects as it; the service's connections take it with SET ROLE
 -- (the `role` start-up parameter). Roles are global to the cluster, so several databases

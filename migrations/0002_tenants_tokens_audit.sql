@@ -1,4 +1,4 @@
--- Tenants, bearer tokens and the audit log (contract sections 2, 4, 8).
+-- Tenants, bearer tokens and the audit log.
 --
 -- Row-level security: every table that holds one tenant's data has RLS ENABLEd and FORCEd.
 -- A transaction of the service sets its scope with set_config(..., true):
@@ -18,7 +18,7 @@ CREATE TABLE tenants (
     slug text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$'),
     display_name text NOT NULL CHECK (length(display_name) BETWEEN 1 AND 200),
     suspended boolean NOT NULL DEFAULT false,
-    -- Derived (contract section 6), kept current in the transaction of every change so the
+    -- Derived, kept current in the transaction of every change so the
     -- dashboard filters on an index instead of recomputing it.
     state text NOT NULL DEFAULT 'awaiting_uris'
         CHECK (state IN ('suspended', 'awaiting_uris', 'awaiting_upload', 'verifying', 'verified', 'rejected')),

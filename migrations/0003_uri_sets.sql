@@ -1,4 +1,4 @@
--- URI sets: what the support desk issues to a tenant (contract section 4).
+-- URI sets: what the support desk issues to a tenant.
 -- Versioned and immutable once issued: the only later change is superseded_at.
 
 CREATE TABLE uri_sets (

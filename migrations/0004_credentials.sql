@@ -1,4 +1,4 @@
--- Uploads of client_secrets.json, and the verification queue they form (contract sections 4, 5, 8).
+-- Uploads of client_secrets.json, and the verification queue they form.
 --
 -- A credential row is also its own verification job, in the manner of River and Oban but
 -- without a second table: `pending` is available, `verifying` is running under a lease.

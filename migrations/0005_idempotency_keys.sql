@@ -1,4 +1,4 @@
--- Idempotency-Key on POST operations (contract section 8): the first answer to (token, key)
+-- Idempotency-Key on POST operations: the first answer to (token, key)
 -- is kept 24 hours and replayed for the same body. The stored answer is sealed like a secret,
 -- since the answer to POST /v1/tokens holds a new token.
 

@@ -1,4 +1,4 @@
--- The dashboard's reads answered from indexes (contract sections 4 and 6), under row-level security.
+-- The dashboard's reads answered from indexes, under row-level security.
 --
 -- Row-level security and indexes. The policies' qual (provisioner_may_see) runs before any
 -- qual of the query that is not LEAKPROOF, and only LEAKPROOF quals may become index

@@ -53,6 +53,25 @@ import Testing
         }
     }
 
+    /// A database migrated before the comments of 0001-0006 were edited recorded their earlier
+    /// checksums: it is accepted, and nothing is applied again; any other checksum is refused.
+    @Test func earlierTextsOfReleasedFilesThatDifferInCommentsOnlyAreAccepted() async throws {
+        let migrations = try TestDatabase.migrations()
+        try await TestDatabase.withFreshDatabase(migrated: false) { url in
+            try await TestDatabase.withClient(url, purpose: .owner) { client in
+                let migrator = Migrator(client: client, logger: logger)
+                _ = try await migrator.migrate(migrations)
+                for (version, checksums) in Migration.commentOnlyEdits {
+                    let earlier = try #require(checksums.first)
+                    try await client.query("UPDATE schema_migrations SET checksum = \(earlier) WHERE version = \(version)", logger: logger)
+                }
+                #expect(try await migrator.migrate(migrations).isEmpty)
+                try await client.query("UPDATE schema_migrations SET checksum = \(String(repeating: "0", count: 64)) WHERE version = 3", logger: logger)
+                await #expect(throws: MigrationError.self) { try await migrator.migrate(migrations) }
+            }
+        }
+    }
+
     @Test func appliesAFileWithManyStatementsAndAFunctionBody() async throws {
         let sql = """
             -- several statements; one of them a PL/pgSQL body with semicolons inside
