@@ -87,14 +87,7 @@ DATABASE_URL="$br_url" \
 	PROVISIONER_LIVE_CHECK=off \
 	"$bin" run </dev/null >"$OUT_DIR/server.log" 2>&1 &
 server_pid=$!
-deadline=$((SECONDS + 120))
-until curl -fs -o /dev/null --max-time 2 "$base/readyz"; do
-	if ! kill -0 "$server_pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-		tail -n 20 "$OUT_DIR/server.log" >&2 || true
-		die "provisioner run did not become ready (see $OUT_DIR/server.log)"
-	fi
-	sleep 0.5
-done
+wait_ready "$base" "$server_pid" "$OUT_DIR/server.log"
 
 log "tests/browser/test_console.py (screenshots in $SHOT_DIR/)"
 BASE_URL="$base" SUPPORT_TOKEN="$support_token" SCREENSHOT_DIR="$SHOT_DIR" CHROMEDRIVER=/usr/bin/chromedriver \

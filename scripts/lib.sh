@@ -114,6 +114,23 @@ stop_process() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# wait_ready BASE_URL PID LOG [SECONDS=120]: until BASE_URL/readyz answers 200; dies with the
+# log's last lines when the process PID exits first or the time runs out.
+wait_ready() {
+	local base="$1" pid="$2" logfile="$3" deadline=$((SECONDS + ${4:-120}))
+	until curl -fs -o /dev/null --max-time 2 "$base/readyz"; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			tail -n 20 "$logfile" >&2 || true
+			die "the server exited before $base/readyz answered 200 (see $logfile)"
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			tail -n 20 "$logfile" >&2 || true
+			die "$base/readyz did not answer 200 within ${4:-120}s (see $logfile)"
+		fi
+		sleep 0.5
+	done
+}
+
 # new_encryption_key ID -> "ID:base64(32 random bytes)"
 new_encryption_key() {
 	printf '%s:%s\n' "$1" "$(head -c32 /dev/urandom | base64 -w0)"

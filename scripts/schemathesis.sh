@@ -116,18 +116,7 @@ DATABASE_URL="$st_url" \
 	"$bin" run </dev/null >"$ST_DIR/server.log" 2>&1 &
 server_pid=$!
 
-deadline=$((SECONDS + ST_READY_TIMEOUT))
-until curl -fs -o /dev/null --max-time 2 "$base/readyz"; do
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		tail -n 20 "$ST_DIR/server.log" >&2 || true
-		die "provisioner run exited before /readyz answered 200 (see $ST_DIR/server.log)"
-	fi
-	if [ "$SECONDS" -ge "$deadline" ]; then
-		tail -n 20 "$ST_DIR/server.log" >&2 || true
-		die "/readyz did not answer 200 within ${ST_READY_TIMEOUT}s"
-	fi
-	sleep 0.5
-done
+wait_ready "$base" "$server_pid" "$ST_DIR/server.log" "$ST_READY_TIMEOUT"
 log "ready: $base/readyz"
 
 # tenant_admin hook (see the header).
