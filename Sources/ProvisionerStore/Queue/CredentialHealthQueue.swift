@@ -87,11 +87,11 @@ public struct CredentialHealthQueue: Sendable {
             logger: logger
         )
         var claimed: [ClaimedHealthCheck] = []
-        let decoder = JSONDecoder()
         for try await (id, tenantID, clientID, keyID, sealed, redirects, state, checkedAt, urisJSON, mismatchSince, attempts)
             in rows.decode((UUID, UUID, String?, String, ByteBuffer, [String]?, String, Date?, String, Date?, Int).self)
         {
-            let uris = (try? decoder.decode([URIHealth].self, from: Data(urisJSON.utf8))) ?? []
+            // The same defensive reading as the API's (an odd element never loses the others).
+            let uris = PostgresCredentialStore.healthURIList(urisJSON)
             let health = CredentialHealth(state: HealthState(rawValue: state) ?? .unchecked, checkedAt: checkedAt, uris: uris)
             claimed.append(ClaimedHealthCheck(
                 credentialID: id, tenantID: tenantID, clientID: clientID,
