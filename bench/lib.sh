@@ -46,6 +46,12 @@ bench_database() { # NAME [URL]
 	export PROVISIONER_ENCRYPTION_KEYS
 	export PROVISIONER_MIGRATIONS_DIR="$bench_root/migrations"
 	export LOG_LEVEL="${LOG_LEVEL:-warning}"
+	# Throughput from one token and one address goes far past the rate limits (README, "Rate
+	# limits"): off, unless the caller sets them (to measure their cost).
+	export PROVISIONER_RATE_LIMIT_AUTH_FAILURES="${PROVISIONER_RATE_LIMIT_AUTH_FAILURES:-0}"
+	export PROVISIONER_RATE_LIMIT_TOKEN_REQUESTS="${PROVISIONER_RATE_LIMIT_TOKEN_REQUESTS:-0}"
+	export PROVISIONER_RATE_LIMIT_UPLOADS="${PROVISIONER_RATE_LIMIT_UPLOADS:-0}"
+	export PROVISIONER_RATE_LIMIT_LINKS="${PROVISIONER_RATE_LIMIT_LINKS:-0}"
 }
 
 bench_stop() {

@@ -3,7 +3,7 @@
 #
 # Builds the release binaries once (or takes $BIN_DIR), then runs bench/drain.sh,
 # bench/latency.sh, bench/client-latency.sh, bench/queue-vs-pgqueuer.sh (which installs PgQueuer
-# from PyPI into .local/pgqueuer-venv the first time), bench/webhooks.sh and every bench/dashboard-*.sh (not the
+# from PyPI into .local/pgqueuer-venv the first time), bench/webhooks.sh, bench/pooler-capacity.sh and every bench/dashboard-*.sh (not the
 # *-seed.sh helpers), one after the other, each with its own defaults (BENCH_QUICK=1: smaller
 # runs, for a smoke test). A script reports figures as `RESULT name=value unit` lines; its
 # whole output goes to .local/bench/NAME.log. Exits non-zero if any script failed (the table
@@ -25,13 +25,13 @@ if [ -z "${BIN_DIR:-}" ]; then
 fi
 export BIN_DIR
 
-scripts=(bench/drain.sh bench/latency.sh bench/client-latency.sh bench/queue-vs-pgqueuer.sh bench/webhooks.sh)
+scripts=(bench/drain.sh bench/latency.sh bench/client-latency.sh bench/queue-vs-pgqueuer.sh bench/webhooks.sh bench/pooler-capacity.sh)
 for script in bench/dashboard-*.sh; do
 	case "$script" in *-seed.sh | *'*'*) continue ;; esac
 	scripts+=("$script")
 done
 declare -A quick_args=([bench/drain.sh]="5000 200" [bench/latency.sh]="50 10 5" [bench/client-latency.sh]="50 50"
-	[bench/queue-vs-pgqueuer.sh]="5000 5x100" [bench/webhooks.sh]="2000 400 50")
+	[bench/queue-vs-pgqueuer.sh]="5000 5x100" [bench/webhooks.sh]="2000 400 50" [bench/pooler-capacity.sh]="2000 8")
 
 out=.local/bench
 mkdir -p "$out"

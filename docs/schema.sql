@@ -653,13 +653,17 @@ CREATE TABLE public.credentials (
     health_claimed_by text,
     health_mismatch_since timestamp with time zone,
     health_last_error text,
+    trace_parent text,
+    trace_state text,
     CONSTRAINT credentials_client_type_check CHECK ((client_type = ANY (ARRAY['web'::text, 'installed'::text]))),
     CONSTRAINT credentials_health_attempts_check CHECK ((health_attempts >= 0)),
     CONSTRAINT credentials_health_last_error_check CHECK ((length(health_last_error) <= 500)),
     CONSTRAINT credentials_health_state_check CHECK ((health_state = ANY (ARRAY['unchecked'::text, 'ok'::text, 'propagating'::text, 'redirect_uri_not_registered'::text, 'client_deleted'::text, 'client_secret_invalid'::text]))),
     CONSTRAINT credentials_health_uris_check CHECK ((jsonb_typeof(health_uris) = 'array'::text)),
     CONSTRAINT credentials_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
-    CONSTRAINT credentials_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'verifying'::text, 'verified'::text, 'rejected'::text, 'superseded'::text])))
+    CONSTRAINT credentials_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'verifying'::text, 'verified'::text, 'rejected'::text, 'superseded'::text]))),
+    CONSTRAINT credentials_trace_parent_check CHECK ((trace_parent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
+    CONSTRAINT credentials_trace_state_bounded CHECK (((trace_state IS NULL) OR ((trace_parent IS NOT NULL) AND (octet_length(trace_state) <= 512))))
 );
 
 ALTER TABLE ONLY public.credentials FORCE ROW LEVEL SECURITY;
@@ -1881,6 +1885,18 @@ GRANT UPDATE(health_mismatch_since) ON TABLE public.credentials TO provisioner_a
 --
 
 GRANT UPDATE(health_last_error) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.trace_parent; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(trace_parent) ON TABLE public.credentials TO provisioner_app;
+
+--
+-- Name: COLUMN credentials.trace_state; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(trace_state) ON TABLE public.credentials TO provisioner_app;
 
 --
 -- Name: TABLE idempotency_keys; Type: ACL; Schema: public; Owner: -

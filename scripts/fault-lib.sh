@@ -52,6 +52,9 @@ fault_setup() {
 	export PROVISIONER_ENCRYPTION_KEYS
 	export PROVISIONER_MIGRATIONS_DIR="$REPO_ROOT/migrations"
 	export PROVISIONER_LIVE_CHECK=off PROVISIONER_GOOGLE_TOKEN_URL="http://127.0.0.1:9/token"
+	# The load (FAULT_RATE uploads/s of one tenant, any rate) is about recovery, not rate limits.
+	export PROVISIONER_RATE_LIMIT_AUTH_FAILURES=0 PROVISIONER_RATE_LIMIT_TOKEN_REQUESTS=0
+	export PROVISIONER_RATE_LIMIT_UPLOADS=0 PROVISIONER_RATE_LIMIT_LINKS=0
 	export LOG_LEVEL="${LOG_LEVEL:-notice}"
 	"$PROVISIONER" migrate >"$FAULT_DIR/migrate.log" 2>&1 || die "provisioner migrate failed (see $FAULT_DIR/migrate.log)"
 	log "database $fault_db on 127.0.0.1:$FAULT_PG_PORT (logs in $FAULT_DIR/)"

@@ -82,11 +82,20 @@ if out="$("$bin" token create --role support --name make-run)"; then
 else
 	warn "could not create a support token (is 'provisioner token create' implemented?)"
 fi
+# Runtime tokens (the only role that reads secrets) come from this command alone, never the API.
+log "provisioner token create --role runtime --name make-run-runtime"
+runtime_token=""
+if out="$("$bin" token create --role runtime --name make-run-runtime)"; then
+	runtime_token="$(printf '%s\n' "$out" | tail -n1)"
+else
+	warn "could not create a runtime token"
+fi
 
 cat <<EOF
 
   provisioner: http://$host:$port   (API and worker; Ctrl-C stops it)
   support token: ${token:-<none>}
+  runtime token: ${runtime_token:-<none>}   (reads secrets: for the CRM runtime only)
   try: curl -H 'Authorization: Bearer ${token:-TOKEN}' http://$host:$port/v1/tenants
   Ctrl-C stops the service$([ "$started_db" = 1 ] && echo ' and the PostgreSQL cluster it started'); the data is kept.
 

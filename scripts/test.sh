@@ -13,6 +13,9 @@
 #     others, so that neither pushes the other's database calls past their 5 s deadline on
 #     a 2-core machine.
 #  4. scripts/schemathesis.sh (skipped only if SKIP_SCHEMATHESIS=1; CI never sets it).
+#  5. scripts/browser-test.sh (the web pages in headless Chromium), scripts/runtime-library-test.sh
+#     (the runtime's secret read through google-auth-oauthlib), scripts/pooler-test.sh (two serve
+#     and two work behind PgBouncer in transaction mode, one of each SIGKILLed midway).
 # Under CI=true the test cluster this script started is deleted on exit.
 set -euo pipefail
 
@@ -62,4 +65,6 @@ fi
 bash "$here/browser-test.sh"
 # The runtime's secret read through google-auth-oauthlib (scripts/runtime-library-test.sh).
 bash "$here/runtime-library-test.sh"
+# Behind PgBouncer in transaction mode, with SIGKILLs (scripts/pooler-test.sh).
+bash "$here/pooler-test.sh"
 log "all tests passed"

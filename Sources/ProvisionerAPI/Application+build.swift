@@ -8,6 +8,7 @@ import ProvisionerDomain
 import ProvisionerNetwork
 import ProvisionerStore
 import ServiceLifecycle
+import Tracing
 
 /// What the API needs from its environment; the executable reads it from the process
 /// environment, tests build it directly.
@@ -30,6 +31,9 @@ public struct APIConfiguration: Sendable {
     /// Which webhook URLs may be registered (`PROVISIONER_WEBHOOK_ALLOW_HTTP`,
     /// `PROVISIONER_WEBHOOK_ALLOW_PRIVATE`).
     public var webhookURLPolicy: WebhookURLPolicy
+    /// `PROVISIONER_RATE_LIMIT_*`: failed authentications per client address, requests per
+    /// token, uploads and onboarding links per tenant, a minute each in this process.
+    public var rateLimits: RateLimitSettings
 
     public init(
         host: String = "127.0.0.1",
@@ -39,7 +43,8 @@ public struct APIConfiguration: Sendable {
         metricsToken: String? = nil,
         metricsPort: Int? = nil,
         publicURL: String? = nil,
-        webhookURLPolicy: WebhookURLPolicy = WebhookURLPolicy()
+        webhookURLPolicy: WebhookURLPolicy = WebhookURLPolicy(),
+        rateLimits: RateLimitSettings = RateLimitSettings()
     ) {
         self.host = host
         self.port = port
@@ -49,6 +54,7 @@ public struct APIConfiguration: Sendable {
         self.metricsPort = metricsPort
         self.publicURL = publicURL ?? Self.defaultPublicURL(host: host, port: port)
         self.webhookURLPolicy = webhookURLPolicy
+        self.rateLimits = rateLimits
     }
 
     /// `http://HOST:PORT`, with an IPv6 literal in brackets.
@@ -98,17 +104,24 @@ public struct HTTPLimits: Sendable, Equatable {
 /// The parts the API is built from, so that tests build the same application with others.
 public struct APIDependencies: Sendable {
     public var postgres: PostgresClient
+    /// Where the cache listener's LISTEN connects (`DATABASE_LISTEN_URL`): PostgreSQL itself,
+    /// never a pooler in transaction mode.
+    public var listenURL: DatabaseURL
     public var migrations: [Migration]
     public var metrics: PrometheusCollectorRegistry
     public var keyring: EncryptionKeyring
     /// Resolves the host of a webhook URL when one is registered.
     public var hostResolver: any HostResolver
+    /// The tracer of the server spans (README, "Tracing"); nil, the default, when tracing is
+    /// off: then the router has no tracing middleware at all.
+    public var tracer: (any Tracer)? = nil
 
     public init(
-        postgres: PostgresClient, migrations: [Migration], metrics: PrometheusCollectorRegistry, keyring: EncryptionKeyring,
-        hostResolver: any HostResolver = SystemHostResolver()
+        postgres: PostgresClient, listenURL: DatabaseURL, migrations: [Migration], metrics: PrometheusCollectorRegistry,
+        keyring: EncryptionKeyring, hostResolver: any HostResolver = SystemHostResolver()
     ) {
         self.postgres = postgres
+        self.listenURL = listenURL
         self.migrations = migrations
         self.metrics = metrics
         self.keyring = keyring
@@ -127,7 +140,7 @@ public func buildApplication(
     let stores = APIStores(database: Database(client: dependencies.postgres, logger: logger))
     let router = try buildRouter(configuration: configuration, dependencies: dependencies, stores: stores, logger: logger)
     let cleaner = IdempotencyKeyCleaner(store: stores.idempotency, interval: .seconds(300), logger: logger)
-    let cacheListener = CacheInvalidationListener(postgres: dependencies.postgres, caches: stores.caches, logger: logger)
+    let cacheListener = CacheInvalidationListener(listenURL: dependencies.listenURL, caches: stores.caches, logger: logger)
     var extraServices: [any Service] = []
     if let metricsPort = configuration.metricsPort {
         // Not optional as the worker's status endpoints are: the operator asked for this port,
@@ -179,6 +192,8 @@ func buildRouter(
     let routes = RouteTable()
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: RequestIDMiddleware())
+    // Inside the request id (the span records it), outside everything that answers.
+    if let tracer = dependencies.tracer { router.add(middleware: RequestTracingMiddleware(tracer: tracer)) }
     router.add(middleware: HeadRequestMiddleware())
     // Outside the problem middleware, so that what it answers (404, 405...) is counted and timed
     // as sent.
@@ -192,6 +207,9 @@ func buildRouter(
     let sealer = SecretSealer(keyring: dependencies.keyring)
     let tokens = stores.tokens
     let audit = PostgresAuditStore(database: database)
+    // One set of limits for the bearer API, its handlers and the console's sign-ins, so that
+    // guesses count against the same address whichever door they knock at.
+    let rateLimits = RateLimits(settings: configuration.rateLimits)
     let api = ServiceAPI(
         readiness: ReadinessProbe(client: dependencies.postgres, expectedMigrations: dependencies.migrations, logger: logger),
         metrics: dependencies.metrics,
@@ -207,17 +225,20 @@ func buildRouter(
         publicURL: configuration.publicURL,
         webhookEndpoints: PostgresWebhookEndpointStore(database: database),
         webhookURLPolicy: configuration.webhookURLPolicy,
-        hostResolver: dependencies.hostResolver
+        hostResolver: dependencies.hostResolver,
+        rateLimits: rateLimits
     )
-    // Outermost first: problems for every error, then who is calling, then the body read
-    // with its ceiling, then replays of idempotent POSTs, then the raw upload.
+    // Outermost first: problems for every error, then who is calling (and its rate limits),
+    // the tenant limits' fields on success, then the body read with its ceiling, then replays
+    // of idempotent POSTs, then the raw upload.
     try api.registerHandlers(
         on: RecordingTransport(router: router, routes: routes),
         configuration: .init(dateTranscoder: LenientDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [
             ProblemMiddleware(),
             AcceptHeaderMiddleware(),
-            AuthorizationMiddleware(tokens: tokens, audit: audit),
+            AuthorizationMiddleware(tokens: tokens, audit: audit, rateLimits: rateLimits),
+            RateLimitFieldsMiddleware(),
             QueryEncodingMiddleware(),
             RequestBodyMiddleware(),
             IdempotencyMiddleware(store: stores.idempotency, sealer: sealer),
@@ -228,7 +249,7 @@ func buildRouter(
     // generated API and its bearer-token middleware; they call the same handlers.
     Console(
         api: api, sessions: PostgresSessionStore(database: database), links: PostgresOnboardingLinkStore(database: database),
-        audit: audit, failedSignIns: FailedSignInCounter(audit: audit), renderer: try ConsoleRenderer(),
+        audit: audit, failedSignIns: FailedSignInCounter(audit: audit), rateLimits: rateLimits, renderer: try ConsoleRenderer(),
         publicURL: configuration.publicURL
     ).register(on: router)
     return router

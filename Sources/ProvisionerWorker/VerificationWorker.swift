@@ -11,9 +11,8 @@ import ServiceLifecycle
 /// Graceful shutdown: the producer stops claiming, the batches in hand finish (or, after the
 /// grace period, are given back to the queue), then the listener, rescuer and gauges stop.
 ///
-/// `postgres` must be a client made with `DatabaseClientFactory.Purpose.worker` (the queue's
-/// statements see every tenant), and is the one `queue` uses; the listener keeps one of its
-/// connections for as long as the worker runs.
+/// The listener holds a connection of its own to `listenURL` (`DATABASE_LISTEN_URL`) for as
+/// long as the worker runs.
 public struct VerificationWorker: Service {
     let configuration: WorkerConfiguration
     let producer: VerificationProducer
@@ -27,7 +26,7 @@ public struct VerificationWorker: Service {
         configuration: WorkerConfiguration = WorkerConfiguration(),
         sealer: SecretSealer,
         liveCheck: (any LiveCheck)?,
-        postgres: PostgresClient,
+        listenURL: DatabaseURL,
         logger: Logger,
         onCompleted: CompletionObserver? = nil
     ) {
@@ -38,7 +37,8 @@ public struct VerificationWorker: Service {
             queue: queue, configuration: configuration, metrics: metrics, logger: logger, observer: onCompleted
         )
         let executor = VerificationExecutor(
-            sealer: sealer, verifier: CredentialVerifier(), liveCheck: liveCheck, metrics: metrics, logger: logger
+            sealer: sealer, verifier: CredentialVerifier(), liveCheck: liveCheck, metrics: metrics, logger: logger,
+            tracing: configuration.tracer.map { VerificationSpan(tracer: $0) }
         )
         self.configuration = configuration
         self.producer = VerificationProducer(
@@ -48,7 +48,7 @@ public struct VerificationWorker: Service {
         )
         self.notifier = { [logger] wakeUps in
             QueueNotifier(
-                postgres: postgres, channel: VerificationQueue.channel, pollInterval: configuration.pollInterval,
+                listenURL: listenURL, channel: VerificationQueue.channel, pollInterval: configuration.pollInterval,
                 backoff: configuration.listenerBackoff, logger: logger, wake: { wakeUps.signal() }
             )
         }

@@ -1,6 +1,7 @@
 import Foundation
 import ProvisionerDomain
 import ProvisionerStore
+import Tracing
 
 /// How the verification worker claims, retries, rescues and shuts down. The defaults are the
 /// production values; tests shorten the lease and the intervals.
@@ -53,6 +54,9 @@ public struct WorkerConfiguration: Sendable {
     public var webhooks: WebhookDeliveryConfiguration
     /// Credential health: the registration probe and the periodic re-check.
     public var health: CredentialHealthConfiguration
+    /// The tracer of the verification spans and of the client spans of webhook deliveries and
+    /// requests to Google (README, "Tracing"); nil, the default, when tracing is off.
+    public var tracer: (any Tracer)? = nil
 
     public init(
         workerID: String = WorkerConfiguration.defaultWorkerID(),

@@ -9,6 +9,7 @@ import ProvisionerDomain
 import ProvisionerStore
 import ProvisionerWorker
 import ServiceLifecycle
+import Tracing
 
 @main
 struct Provisioner: AsyncParsableCommand {
@@ -77,7 +78,7 @@ func apiConfiguration(_ environment: ServiceEnvironment) -> APIConfiguration {
     APIConfiguration(
         host: environment.host, port: environment.port, uriIssuer: environment.uriIssuer, limits: environment.httpLimits,
         metricsToken: environment.metricsToken, metricsPort: environment.metricsPort, publicURL: environment.publicURL,
-        webhookURLPolicy: environment.webhookURLPolicy
+        webhookURLPolicy: environment.webhookURLPolicy, rateLimits: environment.rateLimits
     )
 }
 
@@ -86,14 +87,14 @@ func apiConfiguration(_ environment: ServiceEnvironment) -> APIConfiguration {
 /// one line saying what is wrong and exit status 1. A database that is not there yet, or not
 /// migrated yet (the role does not exist), is waited for, as an orchestrator starts the service
 /// and the migration together; any other failure to ask stops the process too.
-func checkApplicationRole(_ environment: ServiceEnvironment, purpose: DatabaseClientFactory.Purpose, logger: Logger) async throws {
+func checkApplicationRole(_ environment: ServiceEnvironment, logger: Logger) async throws {
     var connectionLogger = logger
     connectionLogger.logLevel = max(logger.logLevel, .critical)
     let clock = ContinuousClock()
     var lastWarning: ContinuousClock.Instant?
     while true {
         do {
-            try await ApplicationRoleCheck.verify(url: environment.databaseURL, purpose: purpose, logger: connectionLogger)
+            try await ApplicationRoleCheck.verify(url: environment.databaseURL, logger: connectionLogger)
             return
         } catch let refusal as ApplicationRoleCheck.Refusal {
             FileHandle.standardError.write(Data("provisioner: \(refusal.description)\n".utf8))
@@ -125,15 +126,18 @@ struct Serve: AsyncParsableCommand {
         let environment = try loadEnvironment(need: .databaseAndKeys)
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.serve")
-        try await checkApplicationRole(environment, purpose: .application(maximumConnections: 1), logger: logger)
+        let tracing = try ProcessTracing.start(logLevel: environment.logLevel)
+        try await checkApplicationRole(environment, logger: logger)
         let app = try buildApplication(
             configuration: apiConfiguration(environment),
             dependencies: APIDependencies(
                 postgres: DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger),
+                listenURL: environment.databaseListenURL,
                 migrations: try loadMigrations(environment),
                 metrics: registry,
                 keyring: try environment.requiredKeyring()
-            ),
+            ).traced(by: tracing),
+            services: tracing.services([]),
             logger: logger
         )
         try await app.runService()
@@ -149,8 +153,9 @@ struct Work: AsyncParsableCommand {
         let environment = try loadEnvironment(need: .databaseAndKeys)
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.work")
-        try await checkApplicationRole(environment, purpose: .worker(maximumConnections: 1), logger: logger)
-        let (postgres, worker, dispatcher, checker) = try makeWorker(environment, logger: logger)
+        let tracing = try ProcessTracing.start(logLevel: environment.logLevel)
+        try await checkApplicationRole(environment, logger: logger)
+        let (postgres, worker, dispatcher, checker) = try makeWorker(environment, tracer: tracing.tracer, logger: logger)
         let status = WorkerStatusService(
             host: environment.host, port: environment.port, metrics: registry,
             metricsAccess: MetricsAccess(token: environment.metricsToken), limits: environment.httpLimits, logger: logger
@@ -159,7 +164,7 @@ struct Work: AsyncParsableCommand {
         if let checker { services.append(checker) }
         services.append(status)
         let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
+            services: tracing.services(services).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -174,15 +179,16 @@ struct Run: AsyncParsableCommand {
         let environment = try loadEnvironment(need: .databaseAndKeys)
         let registry = bootstrapObservability(environment)
         let logger = Logger(label: "provisioner.run")
-        try await checkApplicationRole(environment, purpose: .worker(maximumConnections: 1), logger: logger)
+        let tracing = try ProcessTracing.start(logLevel: environment.logLevel)
+        try await checkApplicationRole(environment, logger: logger)
         let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .application(maximumConnections: 20), logger: logger)
-        let (workerPostgres, worker, dispatcher, checker) = try makeWorker(environment, logger: logger)
+        let (workerPostgres, worker, dispatcher, checker) = try makeWorker(environment, tracer: tracing.tracer, logger: logger)
         var services: [any Service] = [workerPostgres, worker, dispatcher]
         if let checker { services.append(checker) }
         let app = try buildApplication(
             configuration: apiConfiguration(environment),
-            dependencies: APIDependencies(postgres: postgres, migrations: try loadMigrations(environment), metrics: registry, keyring: try environment.requiredKeyring()),
-            services: services,
+            dependencies: APIDependencies(postgres: postgres, listenURL: environment.databaseListenURL, migrations: try loadMigrations(environment), metrics: registry, keyring: try environment.requiredKeyring()).traced(by: tracing),
+            services: tracing.services(services),
             logger: logger
         )
         try await app.runService()
@@ -274,29 +280,32 @@ func withApplicationDatabase<T: Sendable>(
 ///
 /// The credential health checker runs beside them when the registration probe is on, or the live
 /// check is on and the re-check interval is not zero; nil otherwise.
+///
+/// With `tracer` (tracing on), verifications, webhook deliveries and requests to Google are traced.
 func makeWorker(
-    _ environment: ServiceEnvironment, logger: Logger
+    _ environment: ServiceEnvironment, tracer: (any Tracer)? = nil, logger: Logger
 ) throws -> (PostgresClient, VerificationWorker, WebhookDispatcher, CredentialHealthChecker?) {
     let postgres = DatabaseClientFactory.makeClient(url: environment.databaseURL, purpose: .worker(maximumConnections: 10), logger: logger)
     let liveCheck: (any LiveCheck)? = switch environment.liveCheck {
     case .off: nil
-    case .token: LiveGoogleCheck(configuration: .init(tokenURL: environment.googleTokenURL, retries: environment.liveCheckRetries), logger: logger)
+    case .token: LiveGoogleCheck(configuration: .init(tokenURL: environment.googleTokenURL, retries: environment.liveCheckRetries), logger: logger, tracer: tracer)
     }
-    let configuration = WorkerConfiguration(webhooks: environment.webhookDelivery, health: environment.credentialHealth)
+    var configuration = WorkerConfiguration(webhooks: environment.webhookDelivery, health: environment.credentialHealth)
+    configuration.tracer = tracer
     let sealer = SecretSealer(keyring: try environment.requiredKeyring())
     let worker = VerificationWorker(
         queue: VerificationQueue(client: postgres, logger: logger),
         configuration: configuration,
         sealer: sealer,
         liveCheck: liveCheck,
-        postgres: postgres,
+        listenURL: environment.databaseListenURL,
         logger: logger
     )
     let dispatcher = WebhookDispatcher(
         queue: WebhookDeliveryQueue(client: postgres, logger: logger),
         configuration: configuration,
         sealer: sealer,
-        postgres: postgres,
+        listenURL: environment.databaseListenURL,
         logger: logger
     )
     var checker: CredentialHealthChecker?

@@ -10,6 +10,9 @@ import ProvisionerWorker
 /// process with one line naming the variable (exit status 2) instead of a stack trace later.
 struct ServiceEnvironment: Sendable {
     var databaseURL: DatabaseURL
+    /// `DATABASE_LISTEN_URL`, by default `DATABASE_URL`: where LISTEN connects. Behind a pooler
+    /// in transaction mode `DATABASE_URL` names the pooler and this names PostgreSQL itself.
+    var databaseListenURL: DatabaseURL
     var host: String
     var port: Int
     var keyring: EncryptionKeyring?
@@ -48,6 +51,9 @@ struct ServiceEnvironment: Sendable {
     var googleRate: Int
     /// `PROVISIONER_RECHECK_INTERVAL` (default 24h, 0 = off).
     var recheckInterval: Duration
+    /// `PROVISIONER_RATE_LIMIT_AUTH_FAILURES`, `_TOKEN_REQUESTS`, `_UPLOADS`, `_LINKS`: a minute
+    /// each, per process; 0 = off.
+    var rateLimits: RateLimitSettings
 
     enum LiveCheckMode: String, Sendable { case off, token }
 
@@ -95,6 +101,15 @@ struct ServiceEnvironment: Sendable {
             databaseURL = try DatabaseURL(parsing: rawURL)
         } catch {
             throw Invalid(variable: "DATABASE_URL", reason: error.description)
+        }
+        if let rawListenURL = value("DATABASE_LISTEN_URL") {
+            do {
+                databaseListenURL = try DatabaseURL(parsing: rawListenURL)
+            } catch {
+                throw Invalid(variable: "DATABASE_LISTEN_URL", reason: error.description)
+            }
+        } else {
+            databaseListenURL = databaseURL
         }
         host = value("PROVISIONER_HOST") ?? "127.0.0.1"
         guard Self.isListenHost(host) else {
@@ -242,6 +257,21 @@ struct ServiceEnvironment: Sendable {
             )
         }
         recheckInterval = recheck
+
+        // Rate limits, a minute each in this process (README, "Rate limits").
+        func perMinute(_ name: String, _ fallback: Int) throws(Invalid) -> Int {
+            guard let raw = value(name) else { return fallback }
+            guard let number = Int(raw.trimmingCharacters(in: .whitespaces)), (0...RateLimitSettings.maximumPerMinute).contains(number) else {
+                throw Invalid(variable: name, reason: "must be a whole number a minute from 0 (off) to \(RateLimitSettings.maximumPerMinute)")
+            }
+            return number
+        }
+        rateLimits = RateLimitSettings(
+            authFailuresPerAddress: try perMinute("PROVISIONER_RATE_LIMIT_AUTH_FAILURES", RateLimitSettings.defaultAuthFailuresPerAddress),
+            requestsPerToken: try perMinute("PROVISIONER_RATE_LIMIT_TOKEN_REQUESTS", RateLimitSettings.defaultRequestsPerToken),
+            uploadsPerTenant: try perMinute("PROVISIONER_RATE_LIMIT_UPLOADS", RateLimitSettings.defaultUploadsPerTenant),
+            onboardingLinksPerTenant: try perMinute("PROVISIONER_RATE_LIMIT_LINKS", RateLimitSettings.defaultOnboardingLinksPerTenant)
+        )
     }
 
     /// How credential health is checked, from the variables above.

@@ -59,7 +59,7 @@ enum APIFixture {
                 let rows = try await owner.query(
                     """
                     SELECT count(*)::int8 FROM pg_stat_activity
-                    WHERE datname = current_database() AND query LIKE 'LISTEN %provisioner_cache%'
+                    WHERE datname = current_database() AND application_name = 'provisioner-listen:provisioner_cache'
                     """,
                     logger: TestDatabase.logger
                 )

@@ -73,6 +73,7 @@ enum CredentialFixture {
             configuration: APIConfiguration(host: "127.0.0.1", port: 0, uriIssuer: try URISetIssuer(cloudDomain: "crm.example.com")),
             dependencies: APIDependencies(
                 postgres: DatabaseClientFactory.makeClient(url: url, purpose: .application(maximumConnections: 8), logger: logger),
+                listenURL: url,
                 migrations: try TestDatabase.migrations(),
                 metrics: PrometheusCollectorRegistry(),
                 keyring: keyring

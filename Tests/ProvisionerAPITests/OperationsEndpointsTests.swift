@@ -27,6 +27,7 @@ func withConfiguredApplication<T: Sendable>(
             configuration: configuration,
             dependencies: APIDependencies(
                 postgres: DatabaseClientFactory.makeClient(url: url, purpose: .application(maximumConnections: 4), logger: TestDatabase.logger),
+                listenURL: url,
                 migrations: try TestDatabase.migrations(),
                 metrics: PrometheusCollectorRegistry(),
                 keyring: testKeyring

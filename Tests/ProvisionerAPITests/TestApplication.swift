@@ -31,6 +31,7 @@ func withTestApplication<T: Sendable>(
                 // As many connections as `provisioner serve` has: with eight, twenty concurrent
                 // requests of one test queued past the 5 s database deadline in a full parallel run.
                 postgres: DatabaseClientFactory.makeClient(url: url, purpose: .application(maximumConnections: 20), logger: logger),
+                listenURL: url,
                 migrations: try TestDatabase.migrations(),
                 metrics: PrometheusCollectorRegistry(),
                 keyring: testKeyring,

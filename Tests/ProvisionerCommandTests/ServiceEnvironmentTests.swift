@@ -257,4 +257,43 @@ import Testing
         let (_, _, _, checker) = try makeWorker(environment, logger: Logger(label: "test"))
         #expect((checker != nil) == runs)
     }
+    @Test func rateLimitDefaultsAreTheDocumentedOnes() throws {
+        let parsed = try ServiceEnvironment(Self.valid, need: .databaseAndKeys)
+        let expected = RateLimitSettings(authFailuresPerAddress: 600, requestsPerToken: 30_000, uploadsPerTenant: 600, onboardingLinksPerTenant: 120)
+        #expect(parsed.rateLimits == expected)
+        #expect(apiConfiguration(parsed).rateLimits == expected)
+    }
+
+    @Test(arguments: [
+        ("PROVISIONER_RATE_LIMIT_AUTH_FAILURES", "5", RateLimitSettings(authFailuresPerAddress: 5)),
+        ("PROVISIONER_RATE_LIMIT_TOKEN_REQUESTS", " 100 ", RateLimitSettings(requestsPerToken: 100)),
+        ("PROVISIONER_RATE_LIMIT_UPLOADS", "0", RateLimitSettings(uploadsPerTenant: 0)),
+        ("PROVISIONER_RATE_LIMIT_LINKS", "1000000", RateLimitSettings(onboardingLinksPerTenant: 1_000_000)),
+        ("PROVISIONER_RATE_LIMIT_LINKS", "", RateLimitSettings()),
+    ])
+    func rateLimitVariablesReachTheAPI(variable: String, value: String, expected: RateLimitSettings) throws {
+        var environment = Self.valid
+        environment[variable] = value
+        #expect(apiConfiguration(try ServiceEnvironment(environment, need: .databaseAndKeys)).rateLimits == expected)
+    }
+
+    @Test(arguments: [
+        ("PROVISIONER_RATE_LIMIT_AUTH_FAILURES", "-1"),
+        ("PROVISIONER_RATE_LIMIT_AUTH_FAILURES", "off"),
+        ("PROVISIONER_RATE_LIMIT_TOKEN_REQUESTS", "1.5"),
+        ("PROVISIONER_RATE_LIMIT_TOKEN_REQUESTS", "100/s"),
+        ("PROVISIONER_RATE_LIMIT_UPLOADS", "1000001"),
+        ("PROVISIONER_RATE_LIMIT_UPLOADS", "99999999999999999999"),
+        ("PROVISIONER_RATE_LIMIT_LINKS", "10 a minute"),
+    ])
+    func badRateLimitsNameTheirVariable(variable: String, value: String) {
+        var environment = Self.valid
+        environment[variable] = value
+        #expect {
+            _ = try ServiceEnvironment(environment, need: .databaseAndKeys)
+        } throws: { error in
+            guard let invalid = error as? ServiceEnvironment.Invalid else { return false }
+            return invalid.variable == variable && invalid.description.hasPrefix(variable + " ") && !invalid.description.contains("\n")
+        }
+    }
 }

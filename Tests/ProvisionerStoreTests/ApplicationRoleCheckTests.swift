@@ -21,8 +21,9 @@ import Testing
     ])
     func theServiceRolePasses(purpose: DatabaseClientFactory.Purpose) async throws {
         try await TestDatabase.withFreshDatabase { url in
-            // As at start-up: one connection of its own, started as the purpose's connections are.
-            try await ApplicationRoleCheck.verify(url: url, purpose: purpose, logger: Self.logger)
+            // As at start-up: one connection of its own. The URL names the owner, a member of
+            // `provisioner_app` through `provisioner migrate`: each transaction takes the role.
+            try await ApplicationRoleCheck.verify(url: url, logger: Self.logger)
             // And on a connection of the pool the service then runs on.
             try await TestDatabase.withClient(url, purpose: purpose) { client in
                 try await client.withConnection { connection in
@@ -32,11 +33,38 @@ import Testing
         }
     }
 
-    /// The owner's connection (no role taken), through the start-up path.
-    @Test func theOwnerPurposeIsRefused() async throws {
+    /// The login roles a deployment behind a pooler uses: NOINHERIT, so that the login role
+    /// itself can do nothing, granted `provisioner_app`: passes. Not granted it: refused, saying
+    /// what to grant.
+    @Test(arguments: [true, false])
+    func aLoginRoleMustBeGrantedTheServiceRole(granted: Bool) async throws {
         try await TestDatabase.withFreshDatabase { url in
-            await #expect(throws: ApplicationRoleCheck.Refusal.self) {
-                try await ApplicationRoleCheck.verify(url: url, purpose: .owner, logger: Self.logger)
+            let login = "login_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+            let password = UUID().uuidString
+            try await TestDatabase.withClient(url, purpose: .owner) { client in
+                try await client.query("CREATE ROLE \(unescaped: String(login)) LOGIN NOINHERIT PASSWORD '\(unescaped: password)'", logger: Self.logger)
+                if granted {
+                    try await client.query("GRANT provisioner_app TO \(unescaped: String(login))", logger: Self.logger)
+                }
+            }
+            var loginURL = url
+            loginURL.username = String(login)
+            loginURL.password = password
+            do {
+                if granted {
+                    try await ApplicationRoleCheck.verify(url: loginURL, logger: Self.logger)
+                } else {
+                    let refusal = await #expect(throws: ApplicationRoleCheck.Refusal.self) {
+                        try await ApplicationRoleCheck.verify(url: loginURL, logger: Self.logger)
+                    }
+                    #expect(refusal?.description.contains("GRANT provisioner_app TO") == true, "\(String(describing: refusal))")
+                }
+            } catch {
+                Issue.record(error)
+            }
+            try await TestDatabase.withClient(url, purpose: .owner) { client in
+                try await client.query("DROP OWNED BY \(unescaped: String(login))", logger: Self.logger)
+                try await client.query("DROP ROLE \(unescaped: String(login))", logger: Self.logger)
             }
         }
     }
@@ -120,19 +148,5 @@ import Testing
             try await Self.refusal(on: connection, expectedRole: role)
         }
         #expect(refusal?.contains("owns 1 table") == true, "\(refusal ?? "passed")")
-    }
-
-    /// No SET ROLE at all (a pooler that drops the `role` start-up parameter): the session is the
-    /// role of DATABASE_URL, and that is named.
-    @Test func withoutTheRoleTheSessionIsRefused() async throws {
-        try await TestDatabase.withFreshDatabase { url in
-            let refusal = try await TestDatabase.withClient(url, purpose: .owner) { client in
-                try await client.withConnection { connection in
-                    try await Self.refusal(on: connection, expectedRole: DatabaseClientFactory.applicationRole)
-                }
-            }
-            let text = try #require(refusal)
-            #expect(text.contains("queries run as '\(url.username)', not 'provisioner_app'"), "\(text)")
-        }
     }
 }

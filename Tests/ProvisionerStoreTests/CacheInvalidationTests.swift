@@ -61,7 +61,7 @@ import Testing
                             tokens: tokens, uriSets: uriSets, otherTokens: otherTokens, otherURISets: PostgresURISetStore(database: otherDatabase),
                             tenant: tenant, token: token, hash: BearerToken.hash(plaintext), owner: owner
                         )
-                        let listener = CacheInvalidationListener(postgres: client, caches: [tokens, uriSets], logger: logger)
+                        let listener = CacheInvalidationListener(listenURL: url, caches: [tokens, uriSets], logger: logger)
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask { try await listener.run() }
                             defer { group.cancelAll() }
@@ -114,7 +114,7 @@ import Testing
             try await fixture.tokenCached()
             // As if the database restarted under the listener: its connection goes.
             try await fixture.owner.query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %provisioner_cache%' AND datname = current_database()",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'provisioner-listen:provisioner_cache' AND datname = current_database()",
                 logger: Self.logger
             )
             try await waitUntil(timeout: .seconds(3), "the caches emptied") { fixture.tokens.cache.count == 0 }

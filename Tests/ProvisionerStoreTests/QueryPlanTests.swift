@@ -237,7 +237,7 @@ import Testing
             // may join through a scan of tenants, at this size about as cheap as an index and
             // chosen or not with the visibility map; at 100,000 tenants it walks tenant_search_newest.
             try await TestDatabase.withClient(url, purpose: .owner) { owner in
-                let database = Database(client: owner, logger: Self.logger)
+                let database = Database(client: owner, logger: Self.logger, role: url.username)
                 let cursorAt = "now() - interval '500 hours'"
                 let searches: [(String, String, TenantState?, Bool, rare: Bool)] = [
                     ("q", "acme", nil, false, rare: false),

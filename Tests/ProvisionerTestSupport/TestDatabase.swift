@@ -63,12 +63,24 @@ public enum TestDatabase {
     }
 
     /// Runs a client for the duration of `body`.
+    ///
+    /// The service's connections carry no session state (each transaction takes the role). For
+    /// the tests' own queries on these clients, an `.application` client's sessions are
+    /// `provisioner_app` and a `.worker` client's also see every tenant, as a session of the
+    /// service would; `.owner` is the role of the URL. Code under test that must not lean on
+    /// this runs on `DatabaseClientFactory.makeClient` clients (the API tests) or behind a
+    /// pooler with a NOINHERIT login (`scripts/pooler-test.sh`).
     public static func withClient<T: Sendable>(
         _ url: DatabaseURL,
         purpose: DatabaseClientFactory.Purpose,
         _ body: @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
-        let client = DatabaseClientFactory.makeClient(url: url, purpose: purpose, logger: logger)
+        let session: [(String, String)] = switch purpose {
+        case .application: [("role", DatabaseClientFactory.applicationRole)]
+        case .worker: [("role", DatabaseClientFactory.applicationRole), ("provisioner.all_tenants", "on")]
+        case .owner: []
+        }
+        let client = DatabaseClientFactory.makeClient(url: url, purpose: purpose, logger: logger, sessionParameters: session)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

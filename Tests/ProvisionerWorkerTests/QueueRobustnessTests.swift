@@ -305,7 +305,7 @@ struct QueueRobustnessTests {
                         let rows = try await owner.query(
                             """
                             SELECT count(pg_terminate_backend(pid))::int8 FROM pg_stat_activity
-                            WHERE datname = current_database() AND query ILIKE 'LISTEN%'
+                            WHERE datname = current_database() AND application_name LIKE 'provisioner-listen:%'
                             """,
                             logger: WorkerFixture.logger
                         )

@@ -167,7 +167,7 @@ extension WorkerFixture {
         resolver: any HostResolver = FixedHostResolver(["localhost": [[127, 0, 0, 1]]])
     ) -> WebhookDispatcher {
         WebhookDispatcher(
-            queue: webhookQueue, configuration: configuration, sealer: sealer, resolver: resolver, postgres: client, logger: Self.logger
+            queue: webhookQueue, configuration: configuration, sealer: sealer, resolver: resolver, listenURL: url, logger: Self.logger
         )
     }
 

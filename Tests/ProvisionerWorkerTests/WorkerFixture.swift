@@ -196,7 +196,7 @@ struct WorkerFixture: Sendable {
     ) -> VerificationWorker {
         VerificationWorker(
             queue: queue, configuration: configuration, sealer: sealer ?? self.sealer, liveCheck: liveCheck,
-            postgres: client, logger: Self.logger, onCompleted: onCompleted
+            listenURL: url, logger: Self.logger, onCompleted: onCompleted
         )
     }
 

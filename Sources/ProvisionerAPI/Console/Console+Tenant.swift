@@ -233,7 +233,8 @@ extension Console {
         } catch {
             let problem = Problem.from(error)
             guard problem.status.kind == .clientError else { throw error }
-            if rule.mutates || problem.status == .notFound {
+            // A rate limit's 429 is counted in a metric, not audited (as in the bearer API).
+            if rule.mutates || problem.status == .notFound, problem.code != .rateLimited {
                 try? await audit.recordDenial(caller.audit(tenantSlug: slug, result: problem.code.rawValue))
             }
             if problem.code == .tenantNotFound { return notFoundPage(language, csrf: session.csrf) }
@@ -277,6 +278,7 @@ extension Console {
         case .tenantExists: return "このスラッグのテナントはすでにあります。"
         case .slugReserved: return "このスラッグは予約されているため使えません。(\(problem.detail))"
         case .onboardingLinkNotFound: return "このリンクは見つかりません。"
+        case .rateLimited: return "短い時間に続けて送られたため、受け付けませんでした(何も保存していません)。\(problem.headers[.retryAfter] ?? "60") 秒後にもう一度お試しください。"
         default: return problem.detail
         }
     }

@@ -17,6 +17,8 @@ struct Console: Sendable {
     let links: any OnboardingLinkStore
     let audit: any AuditStore
     let failedSignIns: FailedSignInCounter
+    /// Failed sign-ins and unknown links count against their address as failed bearer tokens do.
+    let rateLimits: RateLimits
     let renderer: ConsoleRenderer
     let publicURL: String
 
@@ -142,7 +144,11 @@ struct Console: Sendable {
                 en: "Check that the whole link was copied. If it still does not work, ask the support desk for a new link."
             )]
         )
+        if let refusal = rateLimits.authFailureRefusal(address: RequestScope.now.remoteAddress) {
+            return tooManyFailedSignIns(language, refusal)
+        }
         guard ConsoleSecret.looksValid(code) else {
+            rateLimits.recordAuthFailure(address: RequestScope.now.remoteAddress)
             try await failedSignIns.record(sourceAddress: RequestScope.now.remoteAddress, requestID: RequestScope.now.requestID)
             return notFound
         }
@@ -152,15 +158,18 @@ struct Console: Sendable {
         )
         switch try await links.use(codeHash: ConsoleSecret.hash(code), sessionLifetime: Self.lifetime, audit: entry) {
         case .unknown:
+            rateLimits.recordAuthFailure(address: scope.remoteAddress)
             try await failedSignIns.record(sourceAddress: scope.remoteAddress, requestID: scope.requestID)
             return notFound
         case .expired:
+            rateLimits.recordAuthFailure(address: scope.remoteAddress)
             return renderer.message(
                 status: .gone, language: language,
                 heading: .init(ja: "このリンクは有効期限が切れています", en: "This link has expired"),
                 paragraphs: [.init(ja: "サポートデスクに新しいリンクを依頼してください。", en: "Please ask the support desk for a new link.")]
             )
         case .revoked:
+            rateLimits.recordAuthFailure(address: scope.remoteAddress)
             return renderer.message(
                 status: .gone, language: language,
                 heading: .init(ja: "このリンクは無効になっています", en: "This link has been revoked"),
@@ -197,16 +206,21 @@ struct Console: Sendable {
     func login(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let language = language(request)
         guard !crossSite(request) else { return refusedCrossSite(language, session: nil, action: "console.login", tenantSlug: nil) }
+        if let refusal = rateLimits.authFailureRefusal(address: RequestScope.now.remoteAddress) {
+            return tooManyFailedSignIns(language, refusal)
+        }
         let form = try? ConsoleForm(contentType: request.headers[.contentType], body: try await Self.body(request, limit: 8 * 1024))
         let presented = (form?["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let scope = RequestScope.now
         guard BearerToken.looksValid(presented), let token = try await api.tokens.authenticate(hash: BearerToken.hash(presented)) else {
+            rateLimits.recordAuthFailure(address: scope.remoteAddress)
             try await failedSignIns.record(sourceAddress: scope.remoteAddress, requestID: scope.requestID)
             return loginPage(
                 language: language, error: language == .ja ? "このトークンではログインできません。" : "This token cannot sign in.", status: .unauthorized
             )
         }
         guard token.isUsable(at: Date()), token.role == .support || token.role == .dashboard else {
+            if !token.isUsable(at: Date()) { rateLimits.recordAuthFailure(address: scope.remoteAddress) }
             let reason = token.revokedAt != nil ? "token_revoked" : !token.isUsable(at: Date()) ? "token_expired" : "forbidden"
             try await audit.recordDenial(Caller.audit(token: token, action: "console.login", result: reason))
             return loginPage(

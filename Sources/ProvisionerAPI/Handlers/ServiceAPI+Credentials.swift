@@ -10,6 +10,10 @@ extension ServiceAPI {
         let caller = try Caller.required()
         let tenant = try await tenant(input.path.slug, for: caller)
         try refuseIfSuspended(tenant, for: caller)
+        // Counted here, once the caller may upload to this tenant, and before anything is stored:
+        // the console's form comes this way too. An idempotent replay never gets here.
+        let limit = try rateLimits.admitUpload(tenantID: tenant.id, slug: tenant.slug)
+        RateLimitFields.current?.record(limit)
         let upload: UploadedFile.JSONUpload
         var supplied: SuppliedClientSecret?
         switch input.body {

@@ -12,6 +12,9 @@ extension ServiceAPI {
     func createOnboardingLink(_ input: Operations.CreateOnboardingLink.Input) async throws -> Operations.CreateOnboardingLink.Output {
         let caller = try Caller.required()
         let tenant = try await tenant(input.path.slug, for: caller)
+        // Every attempt the caller may make for this tenant counts, the console's form's too.
+        let limit = try rateLimits.admitOnboardingLink(tenantID: tenant.id, slug: tenant.slug)
+        RateLimitFields.current?.record(limit)
         var hours = Self.defaultOnboardingLinkHours
         if case .json(let body) = input.body, let requested = body.expiresInHours {
             guard Self.onboardingLinkHours.contains(requested) else {

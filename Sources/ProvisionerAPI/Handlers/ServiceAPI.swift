@@ -25,6 +25,8 @@ struct ServiceAPI: APIProtocol {
     /// Which webhook URLs may be registered, and how their hosts are resolved to check them.
     let webhookURLPolicy: WebhookURLPolicy
     let hostResolver: any HostResolver
+    /// Uploads and onboarding links per tenant (and, in `AuthorizationMiddleware`, the rest).
+    let rateLimits: RateLimits
 }
 
 extension ServiceAPI {

@@ -9,15 +9,19 @@ import ProvisionerStore
 /// token, or a tenant_admin token bound to no tenant; 403 for a role that may not call the
 /// operation; 404 for a tenant_admin reaching another tenant. Denials of known tokens are
 /// written to the audit log one row each; failures without a known token are counted per
-/// client address and minute (`FailedSignInCounter`).
+/// client address and minute (`FailedSignInCounter`). Rate limits (`RateLimits`): an address
+/// that has spent its failed authentications gets 429 before its token is looked at; a usable
+/// token's requests are counted before its role is.
 struct AuthorizationMiddleware: ServerMiddleware {
     let tokens: any TokenStore
     let audit: any AuditStore
     let failedSignIns: FailedSignInCounter
+    let rateLimits: RateLimits
 
-    init(tokens: any TokenStore, audit: any AuditStore, failedSignIns: FailedSignInCounter? = nil) {
+    init(tokens: any TokenStore, audit: any AuditStore, rateLimits: RateLimits, failedSignIns: FailedSignInCounter? = nil) {
         self.tokens = tokens
         self.audit = audit
+        self.rateLimits = rateLimits
         self.failedSignIns = failedSignIns ?? FailedSignInCounter(audit: audit)
     }
 
@@ -33,6 +37,10 @@ struct AuthorizationMiddleware: ServerMiddleware {
             throw Problem.internalError()
         }
         if rule.isPublic { return try await next(request, body, metadata) }
+        // Before the token is looked at, so that the answer says nothing about it.
+        if let refusal = rateLimits.authFailureRefusal(address: RequestScope.now.remoteAddress) {
+            throw refusal.authFailureProblem
+        }
 
         // The slug as the handler will see it: the router leaves path parameters encoded.
         let pathSlug = metadata.pathParameters["slug"].map { String($0).removingPercentEncoding ?? String($0) }
@@ -47,11 +55,13 @@ struct AuthorizationMiddleware: ServerMiddleware {
         guard let caller = Caller(token: token, rule: rule) else {
             // Only a corrupted row gets here (the tokens table's CHECK forbids it): refused
             // rather than let through with a scope wider than one tenant.
+            rateLimits.recordAuthFailure(address: RequestScope.now.remoteAddress)
             try await audit.recordDenial(Caller.audit(token: token, action: rule.action, tenantSlug: pathSlug, result: "token_unbound"))
             RequestScope.now.logger.error("a tenant_admin token has no tenant", metadata: ["token": "\(token.id)"])
             throw Self.unauthenticated("This tenant_admin token is bound to no tenant and cannot be used; ask the support desk for a new one.", invalidToken: true)
         }
         guard token.isUsable(at: Date()) else {
+            rateLimits.recordAuthFailure(address: RequestScope.now.remoteAddress)
             let reason = token.revokedAt != nil ? "token_revoked" : "token_expired"
             try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: reason))
             throw Self.unauthenticated(
@@ -59,6 +69,9 @@ struct AuthorizationMiddleware: ServerMiddleware {
                 invalidToken: true
             )
         }
+        // Every request of a usable token counts, refused by its role or not: a leaked or
+        // runaway token cannot flood.
+        try rateLimits.admitToken(token.id)
         guard rule.roles.contains(token.role) else {
             try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: "forbidden"))
             let allowed = AccessPolicy.roleNames(rule.roles)
@@ -94,6 +107,7 @@ struct AuthorizationMiddleware: ServerMiddleware {
     /// or tenant it aimed at. Its actor is unknown, so the row's actor is all null.
     private func recordFailedSignIn() async throws {
         let request = RequestScope.now
+        rateLimits.recordAuthFailure(address: request.remoteAddress)
         try await failedSignIns.record(sourceAddress: request.remoteAddress, requestID: request.requestID)
     }
 
@@ -101,11 +115,13 @@ struct AuthorizationMiddleware: ServerMiddleware {
     /// a conflict, an idempotency refusal, a body too large), any refused read of an operation
     /// whose every read is audited (the runtime's secret), and any 404 on a tenant's path,
     /// which is how probing for another tenant's objects looks. `result` is the problem's code.
-    /// Failures of the service itself (5xx) are not the caller's attempt being refused. The
-    /// caller gets the original answer even when the row cannot be written.
+    /// Failures of the service itself (5xx) are not the caller's attempt being refused, and
+    /// neither is a rate limit's 429 (a flood must not cost an audit row per request: it is
+    /// counted in a metric, `RateLimits`). The caller gets the original answer even when the
+    /// row cannot be written.
     private func recordRefusal(_ error: any Error, caller: Caller, pathSlug: String?) async {
         let problem = Problem.from(error)
-        guard problem.status.kind == .clientError else { return }
+        guard problem.status.kind == .clientError, problem.code != .rateLimited else { return }
         guard caller.rule.mutates || caller.rule.auditsEveryAttempt || (caller.rule.isOnTenantPath && problem.status == .notFound) else { return }
         do {
             try await audit.recordDenial(caller.audit(tenantSlug: pathSlug, result: problem.code.rawValue))

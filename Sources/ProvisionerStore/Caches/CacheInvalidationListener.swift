@@ -39,9 +39,9 @@ public struct CacheInvalidationListener: Service {
     let listener: PostgresListener
     let caches: [any InvalidatableCache]
 
-    public init(postgres: PostgresClient, caches: [any InvalidatableCache], logger: Logger) {
+    public init(listenURL: DatabaseURL, caches: [any InvalidatableCache], logger: Logger) {
         self.listener = PostgresListener(
-            postgres: postgres, channel: CacheInvalidation.channel,
+            url: listenURL, channel: CacheInvalidation.channel,
             backoff: Backoff(base: .milliseconds(100), cap: .seconds(5)), logger: logger
         )
         self.caches = caches

@@ -1,11 +1,12 @@
 import Logging
 import PostgresNIO
 
-/// The start-up check of `serve`, `work` and `run`: after the role is
-/// taken, the session must be `provisioner_app`, neither superuser nor BYPASSRLS nor the owner
-/// of a table, or row-level security would not bind it and tenant isolation would rest on the
-/// application alone. A deployment that got this wrong (a `role` parameter stripped by a pooler,
-/// `ALTER ROLE provisioner_app SUPERUSER` by a hurried operator) is refused, not run.
+/// The start-up check of `serve`, `work` and `run`: after a transaction takes the role as every
+/// transaction of the service does (`Database.takeRoleAndScope`), it must be `provisioner_app`,
+/// neither superuser nor BYPASSRLS nor the owner of a table, or row-level security would not
+/// bind it and tenant isolation would rest on the application alone. A deployment that got
+/// this wrong (a login role not granted `provisioner_app`, `ALTER ROLE provisioner_app
+/// SUPERUSER` by a hurried operator) is refused, not run.
 public enum ApplicationRoleCheck {
     /// What is wrong with the role, in one line for the operator.
     public struct Refusal: Error, CustomStringConvertible, Equatable {
@@ -20,17 +21,16 @@ public enum ApplicationRoleCheck {
         let ownedTables: Int
     }
 
-    /// Connects as a connection of `purpose` does and checks its role. Throws `Refusal` when
-    /// the role is wrong, and whatever stopped the connection otherwise (an error
+    /// Connects as the service's clients do and checks the role its transactions take. Throws
+    /// `Refusal` when the role is wrong, and whatever stopped the connection otherwise (an error
     /// `DatabaseUnavailable.isUnavailability` recognises when the database is not there).
     public static func verify(
         url: DatabaseURL,
-        purpose: DatabaseClientFactory.Purpose,
         expectedRole: String = DatabaseClientFactory.applicationRole,
         logger: Logger
     ) async throws {
         let connection = try await withDeadline(.seconds(10)) {
-            try await DatabaseClientFactory.connect(url: url, purpose: purpose, logger: logger)
+            try await DatabaseClientFactory.connect(url: url, logger: logger)
         }
         do {
             try await withDeadline(.seconds(5)) {
@@ -43,8 +43,28 @@ public enum ApplicationRoleCheck {
         }
     }
 
-    /// Checks the role `connection` runs as now.
+    /// Checks the role a transaction of the service takes on `connection` (rolled back).
     public static func verify(on connection: PostgresConnection, expectedRole: String = DatabaseClientFactory.applicationRole, logger: Logger) async throws {
+        try await connection.query("BEGIN", logger: logger)
+        let facts: Facts
+        do {
+            facts = try await readFacts(on: connection, expectedRole: expectedRole, logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+        try await connection.query("ROLLBACK", logger: logger)
+        if let refusal = refusal(facts, expectedRole: expectedRole) {
+            throw refusal
+        }
+    }
+
+    private static func readFacts(on connection: PostgresConnection, expectedRole: String, logger: Logger) async throws -> Facts {
+        do {
+            _ = try await connection.query(Database.takeRoleAndScope(.allTenants, role: expectedRole), logger: logger).collect()
+        } catch let error as PSQLError where error.sqlState == "42501" {
+            throw Refusal(description: "refusing to start: the role of DATABASE_URL may not take '\(expectedRole)' (GRANT \(expectedRole) TO that role; `provisioner migrate` does it for the role it runs as)")
+        }
         let rows = try await connection.query(
             """
             SELECT current_user::text, r.rolsuper, r.rolbypassrls,
@@ -56,16 +76,14 @@ public enum ApplicationRoleCheck {
         guard let (user, superuser, bypassRLS, owned) = try await rows.decode((String, Bool, Bool, Int64).self).first(where: { _ in true }) else {
             throw Refusal(description: "the database role of the session is not in pg_roles")
         }
-        if let refusal = refusal(Facts(currentUser: user, isSuperuser: superuser, bypassesRLS: bypassRLS, ownedTables: Int(owned)), expectedRole: expectedRole) {
-            throw refusal
-        }
+        return Facts(currentUser: user, isSuperuser: superuser, bypassesRLS: bypassRLS, ownedTables: Int(owned))
     }
 
     /// Everything wrong at once, so that one restart after the fix is enough.
     static func refusal(_ facts: Facts, expectedRole: String) -> Refusal? {
         var problems: [String] = []
         if facts.currentUser != expectedRole {
-            problems.append("queries run as '\(facts.currentUser)', not '\(expectedRole)' (is something between the service and PostgreSQL dropping the role start-up parameter?)")
+            problems.append("queries run as '\(facts.currentUser)', not '\(expectedRole)'")
         }
         if facts.isSuperuser {
             problems.append("'\(facts.currentUser)' is a superuser (ALTER ROLE \(facts.currentUser) NOSUPERUSER)")

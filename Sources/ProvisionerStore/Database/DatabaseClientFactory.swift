@@ -6,41 +6,41 @@ import PostgresNIO
 
 /// Builds the `PostgresClient`s of the service.
 ///
-/// Every query of the running service goes through the database role `provisioner_app`.
-/// The role is taken when each connection starts, through the
-/// `role` start-up parameter, which is the same as a `SET ROLE` as the connection's first
-/// statement but cannot be forgotten and survives a `RESET ROLE`. Migrations run with the
-/// role of `DATABASE_URL` itself, since they create and own the tables.
+/// Every query of the running service goes through the database role `provisioner_app`, taken
+/// by each transaction with `SET LOCAL ROLE` (`Database.transaction`): connections carry no
+/// session state (no role start-up parameter, no session settings, no named prepared
+/// statements), so `DATABASE_URL` may name a connection pooler in transaction mode. Migrations
+/// run with the role of `DATABASE_URL` itself, since they create and own the tables.
 public enum DatabaseClientFactory {
     /// The role every query of the service runs as.
     public static let applicationRole = "provisioner_app"
 
     public enum Purpose: Sendable {
-        /// The API: queries run as `provisioner_app`; each transaction sets its tenant scope.
+        /// The API: each transaction takes the role and its tenant scope.
         case application(maximumConnections: Int)
-        /// The worker: as `provisioner_app`, seeing every tenant for the whole session, since
-        /// its queue statements are single auto-committed statements across tenants.
+        /// The worker: each of its queue statements is a transaction seeing every tenant.
         case worker(maximumConnections: Int)
         /// `provisioner migrate` and operator commands that own the schema.
         case owner
-
-        /// What a connection of this purpose sends when it starts, besides the user and database.
-        var startupParameters: [(String, String)] {
-            var parameters = [("application_name", "provisioner")]
-            switch self {
-            case .application:
-                parameters.append(("role", DatabaseClientFactory.applicationRole))
-            case .worker:
-                parameters.append(("role", DatabaseClientFactory.applicationRole))
-                parameters.append(("provisioner.all_tenants", "on"))
-            case .owner:
-                break
-            }
-            return parameters
-        }
     }
 
-    public static func makeClient(url: DatabaseURL, purpose: Purpose, logger: Logger) -> PostgresClient {
+    /// What every connection sends when it starts, besides the user and database: only what a
+    /// pooler keeps track of itself (PgBouncer refuses start-up parameters it does not know).
+    static func startupParameters(applicationName: String = "provisioner") -> [(String, String)] {
+        [("application_name", applicationName)]
+    }
+
+    /// The `application_name` of a listener's connection, so that an operator (and a test)
+    /// finds it in `pg_stat_activity`.
+    public static func listenerApplicationName(channel: String) -> String {
+        "provisioner-listen:" + channel
+    }
+
+    /// `sessionParameters` are for tests only, which query as a session of `provisioner_app`
+    /// would (e.g. `[("role", "provisioner_app")]`); the service sets nothing for the session.
+    public static func makeClient(
+        url: DatabaseURL, purpose: Purpose, logger: Logger, sessionParameters: [(String, String)] = []
+    ) -> PostgresClient {
         var configuration = if let socket = url.unixSocketPath {
             PostgresClient.Configuration(unixSocketPath: socket, username: url.username, password: url.password, database: url.database)
         } else {
@@ -54,7 +54,7 @@ public enum DatabaseClientFactory {
             )
         }
         configuration.options.connectTimeout = .seconds(5)
-        configuration.options.additionalStartupParameters = purpose.startupParameters
+        configuration.options.additionalStartupParameters = startupParameters() + sessionParameters
         switch purpose {
         case .application(let maximumConnections):
             configuration.options.maximumConnections = maximumConnections
@@ -67,10 +67,11 @@ public enum DatabaseClientFactory {
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
 
-    /// One connection, started as a connection of `purpose`'s client would be, for the start-up
-    /// role check: where a pool retries quietly, a single connection says why it cannot start
-    /// (a wrong password, a role that does not exist yet). The caller closes it.
-    public static func connect(url: DatabaseURL, purpose: Purpose, logger: Logger) async throws -> PostgresConnection {
+    /// One connection, started as a connection of the service's clients would be, for the
+    /// start-up role check and for LISTEN: where a pool retries quietly, a single connection
+    /// says why it cannot start (a wrong password, a role that does not exist yet). The caller
+    /// closes it.
+    public static func connect(url: DatabaseURL, applicationName: String = "provisioner", logger: Logger) async throws -> PostgresConnection {
         var configuration: PostgresConnection.Configuration
         if let socket = url.unixSocketPath {
             configuration = PostgresConnection.Configuration(unixSocketPath: socket, username: url.username, password: url.password, database: url.database)
@@ -85,7 +86,7 @@ public enum DatabaseClientFactory {
             )
         }
         configuration.options.connectTimeout = .seconds(5)
-        configuration.options.additionalStartupParameters = purpose.startupParameters
+        configuration.options.additionalStartupParameters = startupParameters(applicationName: applicationName)
         return try await PostgresConnection.connect(
             on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 0, logger: logger
         ).get()

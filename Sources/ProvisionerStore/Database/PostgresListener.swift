@@ -1,25 +1,46 @@
+import Foundation
 import Logging
+import Synchronization
 import PostgresNIO
 import ProvisionerDomain
 
-/// LISTEN on one channel for as long as the task runs, holding one connection of the pool.
+/// LISTEN on one channel for as long as the task runs, on a connection of its own to `url`
+/// (`DATABASE_LISTEN_URL`, by default `DATABASE_URL`).
+///
+/// LISTEN is the one session feature of the service, so it never goes through the pools, which
+/// may sit behind a connection pooler in transaction mode: there a LISTEN is accepted but its
+/// notifications go to whichever server connection happened to run it, and are lost. A LISTEN
+/// that is accepted is therefore not trusted until a probe, NOTIFYed on the channel right after,
+/// has come back: only then does `onListening` run (the caches serve from then on, the worker
+/// stops relying on its polling alone). A probe that does not come back within `probeTimeout`
+/// counts as a lost connection, with a warning that says what to set.
 ///
 /// Notifications sent while no connection listens are lost, so the caller hears of every gap:
-/// `onListening` runs after each (re)connection, once LISTEN is in place (catch up there), and
-/// `onLost` when the connection goes (the database restarted). It then listens again after a
-/// backoff that grows while it keeps failing.
+/// `onListening` runs after each (re)connection once the probe is back (catch up there), and
+/// `onLost` when the connection goes. It then listens again after a backoff that grows while it
+/// keeps failing.
 public struct PostgresListener: Sendable {
-    public let postgres: PostgresClient
+    public let url: DatabaseURL
     public let channel: String
     public let backoff: Backoff
+    public let probeTimeout: Duration
     public let logger: Logger
 
-    public init(postgres: PostgresClient, channel: String, backoff: Backoff, logger: Logger) {
-        self.postgres = postgres
+    /// Payloads of probes start with this; listeners of every process drop them.
+    static let probePrefix = "provisioner-listen-probe:"
+
+    public init(url: DatabaseURL, channel: String, backoff: Backoff, probeTimeout: Duration = .seconds(5), logger: Logger) {
+        self.url = url
         self.channel = channel
         self.backoff = backoff
+        self.probeTimeout = probeTimeout
         self.logger = logger
     }
+
+    struct ProbeNotReturned: Error {}
+
+    /// How long to wait before listening again after a probe did not come back.
+    static let misconfiguredRetry: Duration = .seconds(60)
 
     /// Runs until cancelled.
     public func run(
@@ -29,36 +50,94 @@ public struct PostgresListener: Sendable {
     ) async {
         var failures = 0
         while !Task.isCancelled {
-            var listened = false
+            let confirmed = ProbeConfirmation()
+            var probeLost = false
             do {
-                try await postgres.withConnection { connection in
-                    try await connection.listen(on: channel) { notifications in
-                        listened = true
-                        if failures > 0 {
-                            logger.info("listener reconnected", metadata: ["channel": "\(channel)"])
-                        }
-                        onListening()
-                        for try await notification in notifications {
-                            onNotification(notification.payload)
-                        }
-                    }
-                }
+                try await listenOnce(failures: failures, confirmed: confirmed, onListening: onListening, onNotification: onNotification)
             } catch {
                 if !Task.isCancelled {
-                    logger.warning(
-                        "listener lost its connection",
-                        metadata: ["channel": "\(channel)", "error": "\(DatabaseUnavailable.safeDescription(of: error))"]
-                    )
+                    if error is ProbeNotReturned {
+                        probeLost = true
+                        logger.warning(
+                            "notifications do not come back to an accepted LISTEN: DATABASE_LISTEN_URL must name PostgreSQL directly, not a pooler in transaction mode; polling meanwhile",
+                            metadata: ["channel": "\(channel)", "host": "\(url.host)"]
+                        )
+                    } else {
+                        logger.warning(
+                            "listener lost its connection",
+                            metadata: ["channel": "\(channel)", "error": "\(DatabaseUnavailable.safeDescription(of: error))"]
+                        )
+                    }
                 }
             }
             onLost()
             if Task.isCancelled { return }
-            failures = listened ? 1 : failures + 1
+            failures = confirmed.isConfirmed ? 1 : failures + 1
             do {
-                try await Task.sleep(for: backoff.delay(attempt: failures))
+                // A misconfiguration is not fixed by asking again soon: once every
+                // `misconfiguredRetry`, not at the backoff's pace (nor a warning each time).
+                try await Task.sleep(for: probeLost ? max(backoff.delay(attempt: failures), Self.misconfiguredRetry) : backoff.delay(attempt: failures))
             } catch {
                 return
             }
         }
     }
+
+    /// One connection: LISTEN, the probe, then notifications until the connection goes.
+    private func listenOnce(
+        failures: Int,
+        confirmed: ProbeConfirmation,
+        onListening: @escaping @Sendable () -> Void,
+        onNotification: @escaping @Sendable (_ payload: String) -> Void
+    ) async throws {
+        // Not under a deadline of ours (the connection has its own 5 s connect timeout): a
+        // connection made while a deadline fired would be dropped unclosed.
+        let connection = try await DatabaseClientFactory.connect(
+            url: url, applicationName: DatabaseClientFactory.listenerApplicationName(channel: channel), logger: logger
+        )
+        let probe = Self.probePrefix + UUID().uuidString.lowercased()
+        do {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { [channel, logger] in
+                    try await connection.listen(on: channel) { notifications in
+                        try await connection.query("SELECT pg_notify(\(channel), \(probe))", logger: logger)
+                        for try await notification in notifications {
+                            if notification.payload == probe {
+                                confirmed.confirm()
+                                if failures > 0 {
+                                    logger.info("listener reconnected", metadata: ["channel": "\(channel)"])
+                                }
+                                onListening()
+                            } else if !notification.payload.hasPrefix(Self.probePrefix) {
+                                onNotification(notification.payload)
+                            }
+                        }
+                    }
+                    return true
+                }
+                group.addTask { [probeTimeout] in
+                    try await Task.sleep(for: probeTimeout)
+                    if !confirmed.isConfirmed { throw ProbeNotReturned() }
+                    return false
+                }
+                // Until the listening task ends (the connection went); the timer throws if
+                // the probe did not come back in time, and ends quietly otherwise.
+                while let listeningEnded = try await group.next() {
+                    if listeningEnded { break }
+                }
+                group.cancelAll()
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
+    }
+}
+
+/// Whether the probe came back; set by the listening task, read by the timer.
+final class ProbeConfirmation: Sendable {
+    private let confirmed = Mutex(false)
+    func confirm() { confirmed.withLock { $0 = true } }
+    var isConfirmed: Bool { confirmed.withLock { $0 } }
 }

@@ -22,16 +22,15 @@ public struct ReadinessProbe: Sendable {
     public func check() async -> Status {
         do {
             // A short deadline: a readiness probe that hangs is worse than one that fails.
-            let applied = try await withDeadline(.seconds(2)) { [client, logger] in
-                try await client.withConnection { connection in
-                    try await Migrator.applied(on: connection, logger: logger)
-                }
+            // As the service's own transactions run: the role taken first.
+            let applied = try await Database(client: client, logger: logger, deadline: .seconds(2)).transaction(.allTenants) { [logger] connection in
+                try await Migrator.applied(on: connection, logger: logger)
             }
             let missing = expectedVersions.subtracting(applied.keys).sorted()
             return missing.isEmpty ? .ready : .migrationsMissing(missing)
         } catch {
             // A database `provisioner migrate` never ran on answers, but without the
-            // application role (invalid_parameter_value at start-up) or the migrations table
+            // application role (invalid_parameter_value when the transaction takes it) or the migrations table
             // (undefined_table): that is missing migrations, not an outage.
             if let sqlState = (error as? PSQLError)?.serverInfo?[.sqlState], ["22023", "42P01"].contains(sqlState) {
                 return .migrationsMissing(expectedVersions.sorted())

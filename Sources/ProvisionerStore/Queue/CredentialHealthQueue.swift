@@ -46,7 +46,7 @@ public struct HealthQueueStats: Sendable, Equatable {
 /// one statement records a batch of results, fenced by (id, claimed_by, attempts); no
 /// transaction is held while Google is asked. A lease that runs out is claimable again.
 ///
-/// The client must be made with `DatabaseClientFactory.Purpose.worker` (all tenants).
+/// Each statement is a transaction of its own in the all-tenants scope (`Database.statement`).
 public struct CredentialHealthQueue: Sendable {
     let client: PostgresClient
     let logger: Logger
@@ -56,11 +56,16 @@ public struct CredentialHealthQueue: Sendable {
         self.logger = logger
     }
 
+    /// Each statement is a transaction of its own, as `provisioner_app` seeing every tenant,
+    /// with no deadline: a claim's batch is bounded by its own limits.
+    var database: Database { Database(client: client, logger: logger, deadline: nil) }
+
     /// Claims up to `limit` due checks: verified credentials that are the active credential of
     /// a tenant not suspended, whose lease is free or expired.
     public func claim(limit: Int, lease: Duration, workerID: String) async throws -> [ClaimedHealthCheck] {
         guard limit > 0 else { return [] }
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             WITH picked AS (
                 SELECT c.id, c.tenant_id FROM credentials c
@@ -83,12 +88,11 @@ public struct CredentialHealthQueue: Sendable {
             WHERE c.id = picked.id
             RETURNING c.id, c.tenant_id, c.client_id, c.sealed_key_id, c.sealed_file, u.redirect_uris,
                       c.health_state, c.health_checked_at, c.health_uris::text, c.health_mismatch_since, c.health_attempts
-            """,
-            logger: logger
+            """
         )
         var claimed: [ClaimedHealthCheck] = []
-        for try await (id, tenantID, clientID, keyID, sealed, redirects, state, checkedAt, urisJSON, mismatchSince, attempts)
-            in rows.decode((UUID, UUID, String?, String, ByteBuffer, [String]?, String, Date?, String, Date?, Int).self)
+        for (id, tenantID, clientID, keyID, sealed, redirects, state, checkedAt, urisJSON, mismatchSince, attempts)
+            in try rows.decode((UUID, UUID, String?, String, ByteBuffer, [String]?, String, Date?, String, Date?, Int).self)
         {
             // The same defensive reading as the API's (an odd element never loses the others).
             let uris = PostgresCredentialStore.healthURIList(urisJSON)
@@ -112,7 +116,8 @@ public struct CredentialHealthQueue: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let uris = try results.map { String(decoding: try encoder.encode($0.decision.health.uris), as: UTF8.self) }
         func epoch(_ date: Date?) -> Double { date.map(\.timeIntervalSince1970) ?? -1 }
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             WITH r AS (
                 SELECT * FROM unnest(
@@ -139,25 +144,24 @@ public struct CredentialHealthQueue: Sendable {
                 RETURNING 1
             )
             SELECT count(*)::integer FROM done
-            """,
-            logger: logger
+            """
         )
-        for try await recorded in rows.decode(Int.self) { return recorded }
+        for recorded in try rows.decode(Int.self) { return recorded }
         return 0
     }
 
     /// Gives back claims that were not checked (shutdown): the attempt counted at claim too.
     public func release(_ claims: [ClaimedHealthCheck]) async throws {
         guard !claims.isEmpty else { return }
-        try await client.query(
+        try await database.statement(
+            .allTenants,
             """
             UPDATE credentials c
             SET health_attempts = greatest(c.health_attempts - 1, 0), health_lease_expires_at = NULL, health_claimed_by = NULL
             FROM unnest(\(claims.map(\.credentialID))::uuid[], \(claims.map(\.claimedBy))::text[], \(claims.map(\.attempt))::integer[])
                  AS r(id, claimed_by, attempt)
             WHERE c.id = r.id AND c.health_claimed_by = r.claimed_by AND c.health_attempts = r.attempt
-            """,
-            logger: logger
+            """
         )
     }
 
@@ -165,13 +169,14 @@ public struct CredentialHealthQueue: Sendable {
     /// minute (`take_google_requests`); returns how many it took.
     public func takeGoogleRequests(_ wanted: Int, perMinute: Int) async throws -> Int {
         guard wanted > 0 else { return 0 }
-        let rows = try await client.query("SELECT take_google_requests(\(wanted)::integer, \(perMinute)::integer)", logger: logger)
-        for try await taken in rows.decode(Int.self) { return taken }
+        let rows = try await database.statement(.allTenants, "SELECT take_google_requests(\(wanted)::integer, \(perMinute)::integer)")
+        for taken in try rows.decode(Int.self) { return taken }
         return 0
     }
 
     public func stats() async throws -> HealthQueueStats {
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             SELECT c.health_state, count(*)::integer,
                    coalesce(extract(epoch FROM now() - min(c.health_due_at) FILTER (WHERE c.health_due_at <= now()))::float8, 0)
@@ -179,12 +184,11 @@ public struct CredentialHealthQueue: Sendable {
             JOIN tenants t ON t.active_credential_id = c.id AND t.id = c.tenant_id AND t.state <> 'suspended'
             WHERE c.state = 'verified'
             GROUP BY c.health_state
-            """,
-            logger: logger
+            """
         )
         var byState: [HealthState: Int] = [:]
         var oldest = 0.0
-        for try await (state, count, due) in rows.decode((String, Int, Double).self) {
+        for (state, count, due) in try rows.decode((String, Int, Double).self) {
             if let state = HealthState(rawValue: state) { byState[state] = count }
             oldest = max(oldest, due)
         }

@@ -22,6 +22,9 @@ public struct ClaimedVerification: Sendable {
     /// tenant (looked up by the claim statement itself; false for a job handed back by the
     /// rescuer, which gets no verdict from the verifier).
     public var clientIDActiveElsewhere: Bool = false
+    /// The trace context of the request that queued this verification (migration 0018), when
+    /// tracing was on: the worker's verification span links to it.
+    public var traceContext: QueuedTraceContext? = nil
 }
 
 /// What one claim took: its jobs, and whether more were due than it took (its count or its
@@ -63,9 +66,9 @@ public struct QueueStats: Sendable, Equatable {
 /// counts the attempt and records a lease; one statement completes a batch; expired leases
 /// are rescued; failures are retried later. No transaction is held while a job runs.
 ///
-/// The worker's connections see every tenant (`provisioner.all_tenants` set for the session by
-/// `DatabaseClientFactory.Purpose.worker`), so each of these is one statement, not a
-/// transaction around one.
+/// Each is one statement in a transaction of its own (`Database.statement`), which takes the
+/// role and the all-tenants scope first: no state is left on the connection, so the worker runs
+/// behind a pooler in transaction mode too.
 public struct VerificationQueue: Sendable {
     /// The channel uploads, re-verifications and retries notify.
     public static let channel = "verification_queue"
@@ -77,6 +80,10 @@ public struct VerificationQueue: Sendable {
         self.client = client
         self.logger = logger
     }
+
+    /// Each statement is a transaction of its own, as `provisioner_app` seeing every tenant,
+    /// with no deadline: a claim's batch is bounded by its own limits.
+    var database: Database { Database(client: client, logger: logger, deadline: nil) }
 
     /// Claims up to `limit` due verifications for `lease`.
     ///
@@ -96,7 +103,8 @@ public struct VerificationQueue: Sendable {
     /// beyond the budget are locked only for the statement and stay `pending` for the next claim.
     public func claim(limit: Int, maxBytes: Int = Self.defaultMaxBatchBytes, lease: Duration, workerID: String) async throws -> ClaimedBatch {
         let leaseMilliseconds = Self.milliseconds(lease)
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             WITH picked AS (
                 SELECT id, tenant_id, client_id, next_attempt_at, octet_length(sealed_file) AS size FROM credentials
@@ -130,14 +138,15 @@ public struct VerificationQueue: Sendable {
             WHERE c.id = picked.id
             RETURNING c.id, c.tenant_id, c.verification_version, c.attempts, c.client_id, c.sealed_key_id, c.sealed_file,
                       c.requested_at, u.version, u.host, u.javascript_origins, u.redirect_uris, c.secret_carried_from,
-                      coalesce(elsewhere.in_use, false), picked.picked_count
-            """,
-            logger: logger
+                      coalesce(elsewhere.in_use, false), picked.picked_count, c.trace_parent, c.trace_state
+            """
         )
         var claimed: [ClaimedVerification] = []
         var picked = 0
-        for try await (id, tenantID, version, attempt, clientID, keyID, sealed, pendingSince, uriVersion, host, origins, redirects, carriedFrom, inUse, pickedCount)
-            in rows.decode((UUID, UUID, Int, Int, String?, String, ByteBuffer, Date, Int?, String?, [String]?, [String]?, UUID?, Bool, Int).self)
+        for (id, tenantID, version, attempt, clientID, keyID, sealed, pendingSince, uriVersion, host, origins, redirects, carriedFrom, inUse, pickedCount,
+             traceParent, traceState)
+            in try rows.decode((UUID, UUID, Int, Int, String?, String, ByteBuffer, Date, Int?, String?, [String]?, [String]?, UUID?, Bool, Int,
+                                String?, String?).self)
         {
             picked = pickedCount
             var uriSet: IssuedURISet?
@@ -147,7 +156,8 @@ public struct VerificationQueue: Sendable {
             claimed.append(ClaimedVerification(
                 credentialID: id, tenantID: tenantID, version: version, attempt: attempt, clientID: clientID,
                 sealedFile: SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), uriSet: uriSet, pendingSince: pendingSince,
-                secretCarriedFrom: carriedFrom, clientIDActiveElsewhere: inUse
+                secretCarriedFrom: carriedFrom, clientIDActiveElsewhere: inUse,
+                traceContext: traceParent.flatMap { QueuedTraceContext(traceParent: $0, traceState: traceState) }
             ))
         }
         return ClaimedBatch(jobs: claimed, moreDue: !claimed.isEmpty && (picked == limit || claimed.count < picked))
@@ -163,15 +173,15 @@ public struct VerificationQueue: Sendable {
         guard !outcomes.isEmpty else { return 0 }
         let encoder = JSONEncoder()
         let findings = try outcomes.map { String(decoding: try encoder.encode($0.findings), as: UTF8.self) }
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             SELECT complete_verifications(
                 \(outcomes.map(\.credentialID))::uuid[], \(outcomes.map(\.version))::integer[],
                 \(outcomes.map(\.state.rawValue))::text[], \(findings)::jsonb[], \(outcomes.map { $0.uriSetVersion ?? 0 })::integer[])
-            """,
-            logger: logger
+            """
         )
-        for try await recorded in rows.decode(Int.self) { return recorded }
+        for recorded in try rows.decode(Int.self) { return recorded }
         return 0
     }
 
@@ -181,7 +191,8 @@ public struct VerificationQueue: Sendable {
     @discardableResult
     public func renewLeases(_ claims: [(credentialID: UUID, version: Int)], lease: Duration, workerID: String) async throws -> Int {
         guard !claims.isEmpty else { return 0 }
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             WITH renewed AS (
                 UPDATE credentials c SET lease_expires_at = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
@@ -190,10 +201,9 @@ public struct VerificationQueue: Sendable {
                 RETURNING 1
             )
             SELECT count(*)::integer FROM renewed
-            """,
-            logger: logger
+            """
         )
-        for try await renewed in rows.decode(Int.self) { return renewed }
+        for renewed in try rows.decode(Int.self) { return renewed }
         return 0
     }
 
@@ -203,13 +213,13 @@ public struct VerificationQueue: Sendable {
 
     /// Puts a claimed verification back to wait until `notBefore` after a transient failure.
     public func retry(credentialID: UUID, version: Int, notBefore: Date, error: String) async throws {
-        try await client.query(
+        try await database.statement(
+            .allTenants,
             """
             UPDATE credentials SET state = 'pending', next_attempt_at = \(notBefore), lease_expires_at = NULL,
                                    claimed_by = NULL, last_error = \(String(error.prefix(500)))
             WHERE id = \(credentialID) AND verification_version = \(version) AND state = 'verifying'
-            """,
-            logger: logger
+            """
         )
     }
 
@@ -217,15 +227,15 @@ public struct VerificationQueue: Sendable {
     /// counted at claim is returned too.
     public func release(_ claims: [(credentialID: UUID, version: Int)]) async throws {
         guard !claims.isEmpty else { return }
-        try await client.query(
+        try await database.statement(
+            .allTenants,
             """
             UPDATE credentials c SET state = 'pending', attempts = greatest(c.attempts - 1, 0), lease_expires_at = NULL, claimed_by = NULL
             FROM unnest(\(claims.map(\.credentialID))::uuid[], \(claims.map(\.version))::integer[]) AS r(id, version)
             WHERE c.id = r.id AND c.verification_version = r.version AND c.state = 'verifying'
-            """,
-            logger: logger
+            """
         )
-        try await client.query(VerificationRequests.notifyWorkers, logger: logger)
+        try await database.statement(.allTenants, VerificationRequests.notifyWorkers)
     }
 
     /// Verifications whose lease ran out (their worker died): each goes back to `pending`, or,
@@ -235,28 +245,28 @@ public struct VerificationQueue: Sendable {
     /// may be slow rather than dead, and its late verdict, retry or release names the old
     /// version, so it is dropped instead of overtaking the next claim's.
     public func rescueExpiredLeases(maxAttempts: Int) async throws -> (requeued: Int, exhausted: [ClaimedVerification]) {
-        let requeued = try await client.query(
+        let requeued = try await database.statement(
+            .allTenants,
             """
             UPDATE credentials SET state = 'pending', next_attempt_at = now(), lease_expires_at = NULL, claimed_by = NULL,
                                    last_error = 'lease expired', verification_version = verification_version + 1
             WHERE state = 'verifying' AND lease_expires_at < now() AND attempts < \(maxAttempts)
             RETURNING id
-            """,
-            logger: logger
+            """
         )
         var count = 0
-        for try await _ in requeued.decode(UUID.self) { count += 1 }
-        let exhaustedRows = try await client.query(
+        for _ in try requeued.decode(UUID.self) { count += 1 }
+        let exhaustedRows = try await database.statement(
+            .allTenants,
             """
             UPDATE credentials SET lease_expires_at = now() + interval '1 minute', claimed_by = 'rescuer',
                                    verification_version = verification_version + 1
             WHERE state = 'verifying' AND lease_expires_at < now() AND attempts >= \(maxAttempts)
             RETURNING id, tenant_id, verification_version, attempts, client_id, sealed_key_id, sealed_file, requested_at
-            """,
-            logger: logger
+            """
         )
         var exhausted: [ClaimedVerification] = []
-        for try await (id, tenantID, version, attempt, clientID, keyID, sealed, since) in exhaustedRows.decode(
+        for (id, tenantID, version, attempt, clientID, keyID, sealed, since) in try exhaustedRows.decode(
             (UUID, UUID, Int, Int, String?, String, ByteBuffer, Date).self
         ) {
             exhausted.append(ClaimedVerification(
@@ -264,20 +274,20 @@ public struct VerificationQueue: Sendable {
                 sealedFile: SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), uriSet: nil, pendingSince: since
             ))
         }
-        if count > 0 { try await client.query(VerificationRequests.notifyWorkers, logger: logger) }
+        if count > 0 { try await database.statement(.allTenants, VerificationRequests.notifyWorkers) }
         return (count, exhausted)
     }
 
     public func stats() async throws -> QueueStats {
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'verifying'),
                    extract(epoch FROM now() - min(requested_at))::float8
             FROM credentials WHERE state IN ('pending', 'verifying')
-            """,
-            logger: logger
+            """
         )
-        for try await (pending, verifying, oldest) in rows.decode((Int, Int, Double?).self) {
+        for (pending, verifying, oldest) in try rows.decode((Int, Int, Double?).self) {
             return QueueStats(pending: pending, verifying: verifying, oldestPendingSeconds: oldest)
         }
         return QueueStats(pending: 0, verifying: 0, oldestPendingSeconds: nil)

@@ -32,11 +32,14 @@ public enum VerificationRequests {
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Bool {
         precondition(reason == .reverification || reason == .uriSetIssued, "\(reason) is the queue's own requeue")
+        // The verification span links to the request asking now (none with tracing off).
+        let trace = QueuedTraceContext.current
         let rows = try await connection.query(
             """
             UPDATE credentials
             SET state = 'pending', attempts = 0, verification_version = verification_version + 1, next_attempt_at = now(),
-                requested_at = now(), lease_expires_at = NULL, claimed_by = NULL, last_error = NULL
+                requested_at = now(), lease_expires_at = NULL, claimed_by = NULL, last_error = NULL,
+                trace_parent = \(trace?.traceParent), trace_state = \(trace?.traceState)
             WHERE id = \(credentialID) AND tenant_id = \(tenantID)
             RETURNING id
             """,

@@ -78,8 +78,8 @@ public struct WebhookQueueStats: Sendable, Equatable {
 /// records a lease; one statement records a batch of results; no transaction is held while a
 /// request is on its way. A lease that runs out (its worker died) is simply claimable again.
 ///
-/// The client must be made with `DatabaseClientFactory.Purpose.worker`: the session sees every
-/// tenant (`provisioner.all_tenants`), which both tables' row-level security asks for.
+/// Each statement is a transaction of its own in the all-tenants scope (`Database.statement`),
+/// which both tables' row-level security asks for.
 public struct WebhookDeliveryQueue: Sendable {
     /// The channel the event triggers notify (`webhook_record_events`).
     public static let channel = "webhook_deliveries"
@@ -91,6 +91,10 @@ public struct WebhookDeliveryQueue: Sendable {
         self.client = client
         self.logger = logger
     }
+
+    /// Each statement is a transaction of its own, as `provisioner_app` seeing every tenant,
+    /// with no deadline: a claim's batch is bounded by its own limits.
+    var database: Database { Database(client: client, logger: logger, deadline: nil) }
 
     /// Claims up to `limit` deliveries that are due, not leased, of an enabled endpoint, and
     /// the first pending one of their (endpoint, tenant) (so a tenant's events reach an
@@ -121,7 +125,8 @@ public struct WebhookDeliveryQueue: Sendable {
         // anti-join). As joins, the planner took them to be very selective, and sorted the whole
         // backlog (a sequential scan, 20-30 ms a claim, and past the JIT threshold).
         let scan = min(limit * 4, limit + perEndpointInFlight)
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             WITH leased AS MATERIALIZED (
                 SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
@@ -163,13 +168,12 @@ public struct WebhookDeliveryQueue: Sendable {
                       d.uri_set_version, d.occurred_at, d.attempt, d.attempt_limit, e.url, e.secret_key_id, e.secret_sealed,
                       CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_key_id END,
                       CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_sealed END
-            """,
-            logger: logger
+            """
         )
         var claimed: [ClaimedDelivery] = []
-        for try await (id, endpointID, eventID, type, tenantID, slug, credentialID, uriSetVersion, occurredAt, attempt, attemptLimit,
+        for (id, endpointID, eventID, type, tenantID, slug, credentialID, uriSetVersion, occurredAt, attempt, attemptLimit,
                        url, keyID, sealed, previousKeyID, previousSealed)
-            in rows.decode(
+            in try rows.decode(
                 (UUID, UUID, UUID, String, UUID, String, UUID?, Int?, Date, Int, Int?, String, String, ByteBuffer, String?, ByteBuffer?).self
             )
         {
@@ -194,7 +198,8 @@ public struct WebhookDeliveryQueue: Sendable {
     @discardableResult
     public func complete(_ results: [DeliveryResult]) async throws -> Int {
         guard !results.isEmpty else { return 0 }
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             WITH r AS (
                 SELECT * FROM unnest(
@@ -225,10 +230,9 @@ public struct WebhookDeliveryQueue: Sendable {
                 RETURNING d.id
             )
             SELECT (SELECT count(*) FROM done)::integer, (SELECT count(*) FROM abandoned)::integer
-            """,
-            logger: logger
+            """
         )
-        for try await (recorded, _) in rows.decode((Int, Int).self) { return recorded }
+        for (recorded, _) in try rows.decode((Int, Int).self) { return recorded }
         return 0
     }
 
@@ -236,7 +240,8 @@ public struct WebhookDeliveryQueue: Sendable {
     /// attempt counted at claim is returned too, and the other workers are woken.
     public func release(_ claims: [ClaimedDelivery]) async throws {
         guard !claims.isEmpty else { return }
-        try await client.query(
+        try await database.statement(
+            .allTenants,
             """
             WITH released AS (
                 UPDATE webhook_deliveries d SET attempt = greatest(d.attempt - 1, 0), lease_expires_at = NULL, claimed_by = NULL
@@ -246,15 +251,15 @@ public struct WebhookDeliveryQueue: Sendable {
                 RETURNING 1
             )
             SELECT pg_notify('webhook_deliveries', '') WHERE EXISTS (SELECT 1 FROM released)
-            """,
-            logger: logger
+            """
         )
     }
 
     /// Deliveries whose worker died on their last allowed attempt: their lease ran out and no
     /// claim will take them again, so they end 'failed' rather than stay pending for ever.
     public func failExhausted(maxAttempts: Int) async throws -> Int {
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             WITH failed AS (
                 UPDATE webhook_deliveries
@@ -265,10 +270,9 @@ public struct WebhookDeliveryQueue: Sendable {
                 RETURNING 1
             )
             SELECT count(*)::integer FROM failed
-            """,
-            logger: logger
+            """
         )
-        for try await count in rows.decode(Int.self) { return count }
+        for count in try rows.decode(Int.self) { return count }
         return 0
     }
 
@@ -276,7 +280,8 @@ public struct WebhookDeliveryQueue: Sendable {
     /// or when they happened for those failed before any attempt); returns how many. Callers
     /// repeat while a whole chunk went, so no statement holds many locks or a long WAL burst.
     public func deleteFinished(olderThan: Duration, chunk: Int) async throws -> Int {
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             WITH gone AS (
                 DELETE FROM webhook_deliveries WHERE id IN (
@@ -288,24 +293,23 @@ public struct WebhookDeliveryQueue: Sendable {
                 RETURNING 1
             )
             SELECT count(*)::integer FROM gone
-            """,
-            logger: logger
+            """
         )
-        for try await count in rows.decode(Int.self) { return count }
+        for count in try rows.decode(Int.self) { return count }
         return 0
     }
 
     public func stats() async throws -> WebhookQueueStats {
-        let rows = try await client.query(
+        let rows = try await database.statement(
+            .allTenants,
             """
             SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')::integer,
                    (SELECT extract(epoch FROM now() - min(occurred_at))::float8 FROM webhook_deliveries WHERE status = 'pending'),
                    (SELECT count(*) FROM webhook_endpoints WHERE enabled)::integer,
                    (SELECT count(*) FROM webhook_endpoints WHERE NOT enabled)::integer
-            """,
-            logger: logger
+            """
         )
-        for try await (pending, oldest, enabled, disabled) in rows.decode((Int, Double?, Int, Int).self) {
+        for (pending, oldest, enabled, disabled) in try rows.decode((Int, Double?, Int, Int).self) {
             return WebhookQueueStats(pending: pending, oldestPendingSeconds: oldest, endpointsEnabled: enabled, endpointsDisabled: disabled)
         }
         return WebhookQueueStats(pending: 0, oldestPendingSeconds: nil, endpointsEnabled: 0, endpointsDisabled: 0)

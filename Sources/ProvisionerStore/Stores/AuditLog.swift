@@ -102,12 +102,11 @@ public struct PostgresAuditStore: AuditStore {
         }
     }
 
-    /// One statement, outside an explicit transaction: `record_auth_failure` (migration 0013)
-    /// is the only way a row's `count` grows, and `provisioner_app` may call nothing else that
-    /// changes an audit row.
+    /// `record_auth_failure` (migration 0013) is the only way a row's `count` grows, and
+    /// `provisioner_app` may call nothing else that changes an audit row.
     @discardableResult
     public func recordFailedSignIns(sourceAddress: String?, requestID: String?, attempts: Int, attemptedAt: Date) async throws -> Int {
-        try await database.withConnection { [database] connection in
+        try await database.transaction(.allTenants) { [database] connection in
             let rows = try await connection.query(
                 "SELECT record_auth_failure(\(sourceAddress), \(requestID), \(Int32(clamping: attempts)), \(attemptedAt))",
                 logger: database.logger
@@ -129,13 +128,11 @@ public struct PostgresAuditStore: AuditStore {
         )
     }
 
-    /// One statement on a connection of the pool, outside an explicit transaction: the page comes
-    /// from `audit_events_page` (migration 0009), whose SET clause gives it the all-tenant scope
-    /// for the call only. A transaction (BEGIN, the scope, the page, COMMIT) would cost four
-    /// round trips for a query of a tenth of a millisecond.
+    /// The page comes from `audit_events_page` (migration 0009), whose SET clause gives it the
+    /// all-tenant scope for the call only; the transaction takes the role.
     public func list(tenantSlug: String?, action: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEvent] {
         let query = Self.listQuery(tenantSlug: tenantSlug, action: action, limit: limit, beforeID: beforeID)
-        return try await database.withConnection { [database] connection in
+        return try await database.transaction(.allTenants) { [database] connection in
             let rows = try await connection.query(query, logger: database.logger)
             var events: [AuditEvent] = []
             events.reserveCapacity(limit)

@@ -101,14 +101,16 @@ public struct PostgresCredentialStore: CredentialStore {
         try await database.transaction(.tenant(credential.tenantID)) { connection in
             let logger = database.logger
             let summary = credential.summary
+            // The request's trace context when tracing is on (the verification span links to it).
+            let trace = QueuedTraceContext.current
             try await connection.query(
                 """
                 INSERT INTO credentials (id, tenant_id, uploaded_by, uploaded_by_token, sha256, client_type, client_id, project_id,
-                                         client_secret_hint, sealed_key_id, sealed_file, secret_carried_from)
+                                         client_secret_hint, sealed_key_id, sealed_file, secret_carried_from, trace_parent, trace_state)
                 VALUES (\(credential.id), \(credential.tenantID), \(credential.uploadedBy.name ?? "unknown"), \(credential.uploadedBy.tokenID),
                         \(summary.sha256), \(summary.clientType?.rawValue), \(summary.clientID), \(summary.projectID),
                         \(summary.clientSecretHint), \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)),
-                        \(credential.secretCarriedFrom))
+                        \(credential.secretCarriedFrom), \(trace?.traceParent), \(trace?.traceState))
                 """,
                 logger: logger
             )

@@ -104,8 +104,9 @@ public struct PostgresTokenStore: TokenStore {
     }
 
     public func authenticate(hash: [UInt8]) async throws -> TokenRecord? {
-        try await database.withConnection { [database] connection in
-            // One round trip, outside any tenant scope (migrations 0007 and 0013).
+        // Behind `CachingTokenStore`, so this runs once per token until the token changes.
+        try await database.transaction(.allTenants) { [database] connection in
+            // `authenticate_bearer` sets its own scope (migrations 0007 and 0013).
             let rows = try await connection.query(
                 "SELECT * FROM authenticate_bearer(\(ByteBuffer(bytes: hash)))",
                 logger: database.logger

@@ -45,7 +45,7 @@ public struct CredentialHealthChecker: Service {
             "window": "\(health.rules.window)", "recheck_interval": "\(health.rules.recheckInterval)",
         ])
         let client = RegistrationProber.makeHTTPClient(health)
-        let prober = RegistrationProber(client: client, configuration: health, logger: logger)
+        let prober = RegistrationProber(client: client, configuration: health, logger: logger, tracer: configuration.tracer)
         let metrics = HealthMetrics()
         let woken = WakeFlag()
         let inFlight = InFlightCount()

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import ProvisionerDomain
+import Tracing
 
 /// Asks Google's authorization endpoint whether a redirect URI is registered with a client: a
 /// GET as a browser without a session would make it, no cookies (the client keeps none), never
@@ -12,6 +13,8 @@ struct RegistrationProber: Sendable {
     let client: HTTPClient
     let configuration: CredentialHealthConfiguration
     let logger: Logger
+    /// With tracing on, each probe is a client span and carries its `traceparent`.
+    var tracer: (any Tracer)? = nil
 
     static func makeHTTPClient(_ configuration: CredentialHealthConfiguration) -> HTTPClient {
         let timeout = TimeAmount.nanoseconds(Self.nanoseconds(configuration.requestTimeout))
@@ -20,7 +23,7 @@ struct RegistrationProber: Sendable {
             timeout: .init(connect: timeout, read: timeout),
             decompression: .disabled
         )
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: http.withoutLibraryTracing())
     }
 
     func probe(clientID: String, redirectURI: String) async -> ProbeAnswer {
@@ -33,7 +36,9 @@ struct RegistrationProber: Sendable {
         request.headers.add(name: "Accept-Language", value: "en")
         request.headers.add(name: "User-Agent", value: "provisioner-registration-probe")
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(Self.nanoseconds(configuration.requestTimeout)))
+            let response = try await ClientSpan.execute(request, name: "GET google auth (registration probe)", tracer: tracer) {
+                try await client.execute($0, timeout: .nanoseconds(Self.nanoseconds(configuration.requestTimeout)))
+            }
             let location = response.headers.first(name: "location")
             var body: [UInt8] = []
             for try await chunk in response.body {

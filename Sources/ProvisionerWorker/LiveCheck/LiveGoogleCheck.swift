@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ProvisionerDomain
 import ProvisionerStore
+import Tracing
 
 /// The live check against Google's token endpoint.
 ///
@@ -60,20 +61,26 @@ public struct LiveGoogleCheck: LiveCheck {
     let configuration: Configuration
     let httpClient: HTTPClient
     let logger: Logger
+    let tracer: (any Tracer)?
 
     /// `httpClient` defaults to `noRedirects`, a process-wide client that never follows a
     /// redirect (and needs no shutdown); one given instead must not follow redirects either.
-    public init(configuration: Configuration, httpClient: HTTPClient = LiveGoogleCheck.noRedirects, logger: Logger) {
+    /// With `tracer` (tracing on) each request is a client span and carries its `traceparent`.
+    public init(
+        configuration: Configuration, httpClient: HTTPClient = LiveGoogleCheck.noRedirects, logger: Logger,
+        tracer: (any Tracer)? = nil
+    ) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
+        self.tracer = tracer
     }
 
     /// A client for the life of the process, on the shared event loops, that hands back a
     /// 3xx as it is instead of following it.
     public static let noRedirects = HTTPClient(
         eventLoopGroupProvider: .singleton,
-        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow).withoutLibraryTracing()
     )
 
     /// Why `url` is not a token endpoint the service may send secrets to, or nil when it is:
@@ -127,7 +134,9 @@ public struct LiveGoogleCheck: LiveCheck {
             attempt += 1
             let answer: Answer
             do {
-                let response = try await httpClient.execute(request, timeout: Self.timeAmount(configuration.requestTimeout))
+                let response = try await ClientSpan.execute(request, name: "POST google token (live check)", tracer: tracer) {
+                    try await httpClient.execute($0, timeout: Self.timeAmount(configuration.requestTimeout))
+                }
                 let body = try await response.body.collect(upTo: 64 * 1024)
                 answer = Self.interpret(status: Int(response.status.code), body: body)
                 if case .retry = answer {

@@ -8,7 +8,8 @@ import ProvisionerStore
 /// (re)connection (notifications sent while it was away are lost), and on a timer as the
 /// fallback for anything else (a lost notification, a retry coming due).
 struct QueueNotifier: Sendable {
-    let postgres: PostgresClient
+    /// Where LISTEN connects (`DATABASE_LISTEN_URL`).
+    let listenURL: DatabaseURL
     let channel: String
     let pollInterval: Duration
     let backoff: Backoff
@@ -20,7 +21,7 @@ struct QueueNotifier: Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask { await poll() }
             group.addTask {
-                await PostgresListener(postgres: postgres, channel: channel, backoff: backoff, logger: logger)
+                await PostgresListener(url: listenURL, channel: channel, backoff: backoff, logger: logger)
                     .run(onListening: wake, onNotification: { _ in wake() })
             }
         }

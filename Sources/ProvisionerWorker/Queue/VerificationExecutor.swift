@@ -29,15 +29,19 @@ struct VerificationExecutor: Sendable {
     let liveCheck: (any LiveCheck)?
     let metrics: WorkerMetrics
     let logger: Logger
+    /// The verification spans, when tracing is on (`VerificationSpan`).
+    var tracing: VerificationSpan? = nil
 
     func execute(_ batch: [ClaimedVerification]) async -> [JobResult] {
         guard let liveCheck else {
-            return batch.map { verifyOffline($0) }
+            guard let tracing else { return batch.map { verifyOffline($0) } }
+            return batch.map { claim in tracing.around(claim) { verifyOffline(claim) } }
         }
         return await withTaskGroup(of: (Int, JobResult).self) { group in
             for (index, claim) in batch.enumerated() {
                 group.addTask {
-                    (index, await verifyWithLiveCheck(claim, liveCheck: liveCheck))
+                    guard let tracing else { return (index, await verifyWithLiveCheck(claim, liveCheck: liveCheck)) }
+                    return (index, await tracing.around(claim) { await verifyWithLiveCheck(claim, liveCheck: liveCheck) })
                 }
             }
             var results = [JobResult?](repeating: nil, count: batch.count)

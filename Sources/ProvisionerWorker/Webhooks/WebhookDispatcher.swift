@@ -18,14 +18,13 @@ import ServiceLifecycle
 /// bound per host must not be the per-endpoint one, or a slow endpoint would hold up its
 /// neighbours on the same host).
 ///
-/// `postgres` must be a client made with `DatabaseClientFactory.Purpose.worker`, the one `queue`
-/// uses; the listener keeps one of its connections while the dispatcher runs.
+/// The listener holds a connection of its own to `listenURL` while the dispatcher runs.
 public struct WebhookDispatcher: Service {
     let queue: WebhookDeliveryQueue
     let configuration: WorkerConfiguration
     let sealer: SecretSealer
     let resolver: any HostResolver
-    let postgres: PostgresClient
+    let listenURL: DatabaseURL
     let logger: Logger
 
     public init(
@@ -33,7 +32,7 @@ public struct WebhookDispatcher: Service {
         configuration: WorkerConfiguration = WorkerConfiguration(),
         sealer: SecretSealer,
         resolver: any HostResolver = SystemHostResolver(),
-        postgres: PostgresClient,
+        listenURL: DatabaseURL,
         logger: Logger
     ) {
         var logger = logger
@@ -42,7 +41,7 @@ public struct WebhookDispatcher: Service {
         self.configuration = configuration
         self.sealer = sealer
         self.resolver = resolver
-        self.postgres = postgres
+        self.listenURL = listenURL
         self.logger = logger
     }
 
@@ -56,7 +55,7 @@ public struct WebhookDispatcher: Service {
         http.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxInFlight
         )
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: http.withoutLibraryTracing())
     }
 
     public func run() async throws {
@@ -74,11 +73,11 @@ public struct WebhookDispatcher: Service {
         )
         let producer = WebhookProducer(
             queue: queue, configuration: webhooks, workerID: configuration.workerID, databaseBackoff: configuration.databaseBackoff,
-            sender: WebhookSender(client: client, resolver: resolver, configuration: webhooks, sealer: sealer),
+            sender: WebhookSender(client: client, resolver: resolver, configuration: webhooks, sealer: sealer, tracer: configuration.tracer),
             completer: completer, metrics: metrics, logger: logger
         )
         let notifier = QueueNotifier(
-            postgres: postgres, channel: WebhookDeliveryQueue.channel, pollInterval: webhooks.pollInterval,
+            listenURL: listenURL, channel: WebhookDeliveryQueue.channel, pollInterval: webhooks.pollInterval,
             backoff: configuration.listenerBackoff, logger: logger, wake: { wakeUps.signal() }
         )
         let cleaner = WebhookCleaner(queue: queue, configuration: webhooks, logger: logger)

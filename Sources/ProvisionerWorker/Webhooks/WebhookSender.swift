@@ -4,6 +4,7 @@ import NIOCore
 import ProvisionerDomain
 import ProvisionerNetwork
 import ProvisionerStore
+import Tracing
 
 /// What one attempt came to, before it is turned into a result to record.
 enum WebhookAttempt: Sendable {
@@ -32,6 +33,8 @@ struct WebhookSender: Sendable {
     let resolver: any HostResolver
     let configuration: WebhookDeliveryConfiguration
     let sealer: SecretSealer
+    /// With tracing on, each attempt is a client span and carries its `traceparent`.
+    var tracer: (any Tracer)? = nil
 
     func attempt(_ claim: ClaimedDelivery, now: Date = Date()) async -> WebhookAttempt {
         guard let type = WebhookEventType(rawValue: claim.eventType) else {
@@ -92,7 +95,12 @@ struct WebhookSender: Sendable {
                 request.body = .bytes(ByteBuffer(bytes: body))
                 // No logger: AsyncHTTPClient's debug lines name the URL, whose query may hold a
                 // receiver's token; what matters is logged by the producer, without it.
-                let response = try await client.execute(request, timeout: .nanoseconds(Self.nanoseconds(configuration.timeout)))
+                let response = try await ClientSpan.execute(
+                    request, name: "POST webhook", tracer: tracer,
+                    attributes: ["provisioner.webhook.event_type": .string(type.rawValue), "provisioner.webhook.attempt": .int64(Int64(claim.attempt))]
+                ) {
+                    try await client.execute($0, timeout: .nanoseconds(Self.nanoseconds(configuration.timeout)))
+                }
                 let status = Int(response.status.code)
                 let retryAfter = response.headers.first(name: "retry-after").flatMap { WebhookRetryAfter.parse($0, now: Date()) }
                 // The answer is the status. The body is read only so that a small one leaves the
