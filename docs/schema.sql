@@ -655,6 +655,7 @@ CREATE TABLE public.credentials (
     health_last_error text,
     trace_parent text,
     trace_state text,
+    idempotency_record_id uuid,
     CONSTRAINT credentials_client_type_check CHECK ((client_type = ANY (ARRAY['web'::text, 'installed'::text]))),
     CONSTRAINT credentials_health_attempts_check CHECK ((health_attempts >= 0)),
     CONSTRAINT credentials_health_last_error_check CHECK ((length(health_last_error) <= 500)),
@@ -1142,6 +1143,12 @@ CREATE INDEX console_sessions_token ON public.console_sessions USING btree (toke
 --
 
 CREATE INDEX credentials_health_due ON public.credentials USING btree (health_due_at) WHERE ((state = 'verified'::text) AND (health_due_at IS NOT NULL));
+
+--
+-- Name: credentials_idempotency_record; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX credentials_idempotency_record ON public.credentials USING btree (idempotency_record_id) WHERE (idempotency_record_id IS NOT NULL);
 
 --
 -- Name: credentials_queue_leased; Type: INDEX; Schema: public; Owner: -

@@ -44,6 +44,39 @@ import Testing
         }
     }
 
+    /// The first request's process died after its upload committed but before its answer was
+    /// stored (the key stays `running`): once the key's lock has run out, the same request takes
+    /// it over and finds that upload, rather than make a second.
+    @Test func aTakeoverAfterTheFirstRequestDiedFindsItsUpload() async throws {
+        try await withTestApplication { client, url in
+            let setup = try await CredentialFixture.setUp(client, url)
+            let file = CredentialFixture.file()
+            let first = try await client.send(.post, "/v1/tenants/acme/credentials", token: setup.admin.token, body: file, headers: Self.key("crash-1"))
+            #expect(first.status == .accepted, "\(first.text)")
+            // As the dead process left it: running, its lock run out, no answer stored.
+            try await CredentialFixture.withOwner(url) { owner in
+                try await owner.query(
+                    """
+                    UPDATE idempotency_keys SET state = 'running', locked_until = now() - interval '1 second', status = NULL,
+                           content_type = NULL, location = NULL, sealed_key_id = NULL, sealed_body = NULL
+                    WHERE key = 'crash-1'
+                    """,
+                    logger: TestDatabase.logger
+                )
+            }
+            let again = try await client.send(.post, "/v1/tenants/acme/credentials", token: setup.admin.token, body: file, headers: Self.key("crash-1"))
+            #expect(again.status == .accepted, "\(again.text)")
+            #expect(again.object?["id"] as? String == first.object?["id"] as? String, "the first request's upload")
+            #expect(again.headers[.location] == first.headers[.location])
+            #expect(try await Self.credentialRows(url) == 1)
+            #expect(try await CredentialFixture.count(url, "SELECT count(*)::int8 FROM audit_events WHERE action = 'credential.upload'") == 1)
+            // Its answer is stored now: a third request is a replay.
+            let third = try await client.send(.post, "/v1/tenants/acme/credentials", token: setup.admin.token, body: file, headers: Self.key("crash-1"))
+            #expect(third.headers[Self.replayedHeader] == "true")
+            #expect(third.object?["id"] as? String == first.object?["id"] as? String)
+        }
+    }
+
     /// A form upload sent again draws a new boundary (curl, browsers): it is still the same
     /// body. Another file in the same framing is not.
     @Test func aFormUploadSentAgainWithAnotherBoundaryReplays() async throws {

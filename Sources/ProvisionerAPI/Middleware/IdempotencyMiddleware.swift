@@ -47,7 +47,9 @@ struct IdempotencyMiddleware: ServerMiddleware {
             return (HTTPResponse(status: .init(code: answer.status), headerFields: fields), responseBody.map { HTTPBody($0) })
         case .started(let recordID):
             do {
-                let (response, responseBody) = try await next(request, body == nil ? nil : HTTPBody(bytes), metadata)
+                let (response, responseBody) = try await IdempotentRequest.$recordID.withValue(recordID) {
+                    try await next(request, body == nil ? nil : HTTPBody(bytes), metadata)
+                }
                 let answer = try await RequestBodyLimit.collect(responseBody, request: request, limit: 1024 * 1024)
                 if response.status.kind == .successful {
                     try await store.finish(

@@ -103,17 +103,33 @@ public struct PostgresCredentialStore: CredentialStore {
             let summary = credential.summary
             // The request's trace context when tracing is on (the verification span links to it).
             let trace = QueuedTraceContext.current
-            try await connection.query(
+            let idempotencyRecord = IdempotentRequest.recordID
+            let inserted = try await connection.query(
                 """
                 INSERT INTO credentials (id, tenant_id, uploaded_by, uploaded_by_token, sha256, client_type, client_id, project_id,
-                                         client_secret_hint, sealed_key_id, sealed_file, secret_carried_from, trace_parent, trace_state)
+                                         client_secret_hint, sealed_key_id, sealed_file, secret_carried_from, trace_parent, trace_state,
+                                         idempotency_record_id)
                 VALUES (\(credential.id), \(credential.tenantID), \(credential.uploadedBy.name ?? "unknown"), \(credential.uploadedBy.tokenID),
                         \(summary.sha256), \(summary.clientType?.rawValue), \(summary.clientID), \(summary.projectID),
                         \(summary.clientSecretHint), \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)),
-                        \(credential.secretCarriedFrom), \(trace?.traceParent), \(trace?.traceState))
+                        \(credential.secretCarriedFrom), \(trace?.traceParent), \(trace?.traceState), \(idempotencyRecord))
+                ON CONFLICT (idempotency_record_id) WHERE idempotency_record_id IS NOT NULL DO NOTHING
+                RETURNING id
                 """,
                 logger: logger
-            )
+            ).collect()
+            if inserted.isEmpty, let idempotencyRecord {
+                // This key's first request made the upload and died before its answer was
+                // stored: that upload is the answer, not a second one.
+                let made = try await connection.query(
+                    "SELECT id FROM credentials WHERE idempotency_record_id = \(idempotencyRecord) AND tenant_id = \(credential.tenantID)",
+                    logger: logger
+                ).collect().decode(UUID.self)
+                guard let id = made.first,
+                      let record = try await Self.fetch(id: id, tenantID: credential.tenantID, on: connection, logger: logger)
+                else { throw DatabaseUnavailable() }
+                return record
+            }
             // The tenant's latest upload is the newest by (uploaded_at, id), the order of every list:
             // concurrent uploads commit in any order, so the pointer only ever moves forward.
             // (Waiting on the tenant row's lock, PostgreSQL checks the condition again against the
