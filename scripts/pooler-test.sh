@@ -197,8 +197,25 @@ log "serve A :$port_a, serve B :$port_b, serve C :$port_c (LISTEN through the po
 	done
 ) &
 PIDS+=($!)
-kill_args=(--kill-after $((UPLOADS / 2)) --kill-pids "$pid_a,$pid_w1")
-[ "$KILL" = 1 ] || kill_args=()
+sql() { psql "$owner_url" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+kill_args=()
+if [ "$KILL" = 1 ]; then
+	# serve A goes when half the uploads were answered (the load kills it); work 1 right after,
+	# as soon as it holds leases, so that their jobs must be rescued (after the 30 s lease).
+	kill_args=(--kill-after $((UPLOADS / 2)) --kill-pids "$pid_a")
+	(
+		until grep -q "pooler_sigkill_after" "$OUT_DIR/load.out" 2>/dev/null; do sleep 0.1; done
+		held=0
+		for _ in $(seq 1 600); do
+			held="$(sql "SELECT count(*) FROM credentials WHERE state = 'verifying' AND claimed_by LIKE '%:$pid_w1:%'" 2>/dev/null || echo 0)"
+			[ "$held" -gt 0 ] && break
+			sleep 0.05
+		done
+		kill -KILL "$pid_w1"
+		echo "$held" >"$OUT_DIR/work-1-held"
+	) &
+	PIDS+=($!)
+fi
 python3 "$here/pooler-load.py" \
 	--bases "http://127.0.0.1:$port_a,http://127.0.0.1:$port_b" \
 	--revocation-bases "http://127.0.0.1:$port_c" \
@@ -207,7 +224,6 @@ python3 "$here/pooler-load.py" \
 	| tee "$OUT_DIR/load.out" || die "the load through the pooler failed (see above and $OUT_DIR/)"
 echo "RESULT pooler_peak_server_connections=$(cat "$OUT_DIR/peak-connections" 2>/dev/null || echo 0) (2 serve x 20 + 1 serve x 20 + 2 work x 10 in their pools, plus LISTEN)"
 
-sql() { psql "$owner_url" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 total="$(sql "SELECT count(*) FROM credentials")"
 [ "$total" -eq "$UPLOADS" ] || die "$total credentials stored for $UPLOADS uploads (a retried upload stored twice, or one lost)"
 twice="$(sql "SELECT count(*) FROM (SELECT 1 FROM pooler_observed WHERE event = 'claim' GROUP BY credential_id, version HAVING count(*) > 1) t")"
@@ -227,5 +243,11 @@ survivors=("$pid_b" "$pid_c" "$pid_w2")
 for pid in "${survivors[@]}"; do
 	kill -0 "$pid" 2>/dev/null || die "a process that was not killed died (pid $pid; see $OUT_DIR/)"
 done
+if [ "$KILL" = 1 ]; then
+	held="$(cat "$OUT_DIR/work-1-held" 2>/dev/null || echo none)"
+	[ "$held" != none ] || die "work 1 was never SIGKILLed"
+	kill -0 "$pid_w1" 2>/dev/null && die "work 1 survived its SIGKILL"
+	echo "RESULT pooler_work_sigkill_held=$held leases"
+fi
 echo "RESULT pooler_credentials=$total, claimed again after a kill: $rescued, job versions claimed twice: $twice"
 log "passed: $UPLOADS uploads through PgBouncer (transaction mode), one serve and one work SIGKILLed midway, every verdict once and right"
