@@ -81,7 +81,6 @@ public struct PostgresIdempotencyStore: IdempotencyStore {
                 SELECT id, request_hash = \(hash) AND operation = \(operation), state, locked_until < now(), status, content_type, location,
                        sealed_key_id, sealed_body
                 FROM idempotency_keys WHERE token_id = \(tokenID) AND key = \(key)
-                FOR UPDATE
                 """,
                 logger: logger
             )
@@ -93,13 +92,20 @@ public struct PostgresIdempotencyStore: IdempotencyStore {
             }
             guard sameRequest else { return .keyReused }
             if state == "running" {
+                // Read without a row lock: twenty requests with one key answer 409 side by
+                // side instead of queueing on the row behind each other.
                 guard lockExpired else { return .inProgress }
-                // The first request's process died: this one takes the key over.
-                try await connection.query(
-                    "UPDATE idempotency_keys SET locked_until = now() + interval '\(unescaped: Self.runningLock)' WHERE id = \(id)",
+                // The first request's process died: this one takes the key over, if no other
+                // request did so first (the condition is checked again on the locked row).
+                let takenOver = try await connection.query(
+                    """
+                    UPDATE idempotency_keys SET locked_until = now() + interval '\(unescaped: Self.runningLock)'
+                    WHERE id = \(id) AND state = 'running' AND locked_until < now()
+                    RETURNING id
+                    """,
                     logger: logger
-                )
-                return .started(recordID: id)
+                ).collect()
+                return takenOver.isEmpty ? .inProgress : .started(recordID: id)
             }
             let sealed = keyID.flatMap { keyID in body.map { SealedSecret(keyID: keyID, combined: Array(buffer: $0)) } }
             return .replay(StoredAnswer(status: status ?? 200, contentType: contentType, location: location, sealedBody: sealed, recordID: id))
