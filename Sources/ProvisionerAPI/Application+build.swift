@@ -112,14 +112,19 @@ public struct APIDependencies: Sendable {
     public var keyring: EncryptionKeyring
     /// Resolves the host of a webhook URL when one is registered.
     public var hostResolver: any HostResolver
+    /// The rate limits' monotonic clock (time since any origin); nil for the real one. Tests
+    /// stop it, so that no bucket refills while a slow run is between two requests.
+    public var rateLimitClock: (@Sendable () -> Duration)?
     /// The tracer of the server spans (README, "Tracing"); nil, the default, when tracing is
     /// off: then the router has no tracing middleware at all.
     public var tracer: (any Tracer)? = nil
 
     public init(
         postgres: PostgresClient, listenURL: DatabaseURL, migrations: [Migration], metrics: PrometheusCollectorRegistry,
-        keyring: EncryptionKeyring, hostResolver: any HostResolver = SystemHostResolver()
+        keyring: EncryptionKeyring, hostResolver: any HostResolver = SystemHostResolver(),
+        rateLimitClock: (@Sendable () -> Duration)? = nil
     ) {
+        self.rateLimitClock = rateLimitClock
         self.postgres = postgres
         self.listenURL = listenURL
         self.migrations = migrations
@@ -209,7 +214,7 @@ func buildRouter(
     let audit = PostgresAuditStore(database: database)
     // One set of limits for the bearer API, its handlers and the console's sign-ins, so that
     // guesses count against the same address whichever door they knock at.
-    let rateLimits = RateLimits(settings: configuration.rateLimits)
+    let rateLimits = RateLimits(settings: configuration.rateLimits, clock: dependencies.rateLimitClock)
     let api = ServiceAPI(
         readiness: ReadinessProbe(client: dependencies.postgres, expectedMigrations: dependencies.migrations, logger: logger),
         metrics: dependencies.metrics,
