@@ -27,7 +27,7 @@ import Testing
         let owner: PostgresClient
 
         /// Authenticates until the token is served from memory (the listener is in place).
-        func tokenCached(timeout: Duration = .seconds(5)) async throws {
+        func tokenCached(timeout: Duration = .seconds(20)) async throws {
             try await waitUntil(timeout: timeout, "the token cached") {
                 // A request that meets the pool while it replaces a lost connection may fail.
                 _ = try? await tokens.authenticate(hash: hash)
@@ -91,7 +91,7 @@ import Testing
         try await Self.withListeningCaches { fixture in
             #expect(try await fixture.uriSets.current(tenantSlug: "acme", scope: .allTenants) == .notIssued(tenantID: fixture.tenant.id))
             let first = try await fixture.issue(nil)
-            try await waitUntil(timeout: .seconds(5), "the first set cached") {
+            try await waitUntil(timeout: .seconds(20), "the first set cached") {
                 try await fixture.uriSets.current(tenantSlug: "acme", scope: .allTenants) == .issued(first)
                     && fixture.uriSets.cache.count == 1
             }
@@ -137,7 +137,7 @@ import Testing
                 parent = record.id
             }
             let hashes = made
-            try await waitUntil(timeout: .seconds(5), "every token cached") {
+            try await waitUntil(timeout: .seconds(20), "every token cached") {
                 for hash in hashes { _ = try? await fixture.tokens.authenticate(hash: hash) }
                 return fixture.tokens.cache.count == hashes.count
             }
@@ -158,7 +158,8 @@ import Testing
                 NewToken(role: .dashboard, name: "child", tenant: nil, expiresAt: nil), createdBy: fixture.token.id, audit: Self.audit
             )
             let childHash = BearerToken.hash(plaintext)
-            try await waitUntil(timeout: .seconds(5), "both cached") {
+            // Caching starts once the listener is confirmed: slow when every suite runs at once.
+            try await waitUntil(timeout: .seconds(20), "both cached") {
                 _ = try? await fixture.tokens.authenticate(hash: fixture.hash)
                 _ = try? await fixture.tokens.authenticate(hash: childHash)
                 return fixture.tokens.cache.count == 2
