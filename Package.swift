@@ -122,6 +122,9 @@ let package = Package(
                 "ProvisionerStore",
                 "ProvisionerWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // The worker's /healthz and /metrics (WorkerStatusService).
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

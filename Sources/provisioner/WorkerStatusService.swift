@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import Prometheus
+import ProvisionerAPI
 import ServiceLifecycle
 
 /// What `provisioner work` listens on: `GET /healthz` and `GET /metrics` (queue depth, oldest
@@ -10,7 +11,7 @@ import ServiceLifecycle
 /// The endpoints are an aid, not the worker's job: when the address cannot be had (most often
 /// a `provisioner serve` on the same host with the same `PROVISIONER_PORT`), the service says
 /// so in a warning and the worker goes on verifying uploads without them.
-public struct WorkerStatusService: Service {
+struct WorkerStatusService: Service {
     let host: String
     let port: Int
     let metrics: PrometheusCollectorRegistry
@@ -18,7 +19,7 @@ public struct WorkerStatusService: Service {
     let limits: HTTPLimits
     let logger: Logger
 
-    public init(
+    init(
         host: String,
         port: Int,
         metrics: PrometheusCollectorRegistry,
@@ -34,7 +35,7 @@ public struct WorkerStatusService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    func run() async throws {
         do {
             try await buildStatusApplication(
                 host: host, port: port, metrics: metrics, metricsAccess: metricsAccess, limits: limits,
@@ -50,41 +51,4 @@ public struct WorkerStatusService: Service {
             try? await gracefulShutdown()
         }
     }
-}
-
-/// A listener of `GET /healthz` and `GET /metrics` only: the worker's status endpoints, and the
-/// API's metrics when `PROVISIONER_METRICS_PORT` gives them a port of their own.
-func buildStatusApplication(
-    host: String,
-    port: Int,
-    metrics: PrometheusCollectorRegistry,
-    metricsAccess: MetricsAccess,
-    limits: HTTPLimits,
-    serverName: String,
-    logger: Logger
-) -> some ApplicationProtocol {
-    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: HeadRequestMiddleware())
-    router.add(middleware: HTTPProblemMiddleware(routes: RouteTable()))
-    router.add(middleware: MetricsAccessMiddleware(access: metricsAccess))
-    router.get("/healthz") { _, _ -> Response in
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
-    }
-    router.get("/metrics") { _, _ -> Response in
-        var buffer: [UInt8] = []
-        metrics.emit(into: &buffer)
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: buffer))
-        )
-    }
-    return Application(
-        router: router,
-        server: limits.server,
-        configuration: limits.applicationConfiguration(host: host, port: port, serverName: serverName, logger: logger),
-        logger: logger
-    )
 }
