@@ -65,29 +65,8 @@ if ! "$VENV/bin/python" -c 'import axe_selenium_python' 2>/dev/null; then
 fi
 
 mkdir -p "$OUT_DIR" "$SHOT_DIR"
-if curl -s -o /dev/null --max-time 2 "$base/"; then
-	die "something already listens on 127.0.0.1:$BR_PORT (set BR_PORT to another port)"
-fi
-server_pid=""
-stop_server() {
-	[ -n "$server_pid" ] || return 0
-	stop_process "$server_pid"
-	server_pid=""
-}
-trap stop_server EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log "provisioner run on $base (log: $OUT_DIR/server.log)"
-DATABASE_URL="$br_url" \
-	PROVISIONER_HOST=127.0.0.1 \
-	PROVISIONER_PORT="$BR_PORT" \
-	PROVISIONER_PUBLIC_URL="$base" \
-	PROVISIONER_ENCRYPTION_KEYS="$(new_encryption_key br1)" \
-	PROVISIONER_LIVE_CHECK=off \
-	"$bin" run </dev/null >"$OUT_DIR/server.log" 2>&1 &
-server_pid=$!
-wait_ready "$base" "$server_pid" "$OUT_DIR/server.log"
+start_test_server "$bin" "$BR_PORT" "$OUT_DIR/server.log" 120 \
+	DATABASE_URL="$br_url" PROVISIONER_PUBLIC_URL="$base" PROVISIONER_ENCRYPTION_KEYS="$(new_encryption_key br1)"
 
 log "tests/browser/test_console.py (screenshots in $SHOT_DIR/)"
 BASE_URL="$base" SUPPORT_TOKEN="$support_token" SCREENSHOT_DIR="$SHOT_DIR" CHROMEDRIVER=/usr/bin/chromedriver \

@@ -131,6 +131,34 @@ wait_ready() {
 	done
 }
 
+# start_test_server BIN PORT LOG READY_SECONDS [VAR=VALUE...]: `provisioner run` on
+# 127.0.0.1:PORT (live check off unless a VAR says otherwise) with the environment given
+# (DATABASE_URL among it), once nothing else answers there; waits for its /readyz; stops it
+# when the script exits (an EXIT trap; INT and TERM exit). Sets TEST_SERVER_PID.
+start_test_server() {
+	local bin="$1" port="$2" logfile="$3" ready="$4" base="http://127.0.0.1:$2"
+	shift 4
+	if curl -s -o /dev/null --max-time 2 "$base/"; then
+		die "something already listens on 127.0.0.1:$port (set the script's port variable to another port)"
+	fi
+	TEST_SERVER_PID=""
+	trap stop_test_server EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	log "provisioner run on $base (log: $logfile)"
+	env PROVISIONER_HOST=127.0.0.1 PROVISIONER_PORT="$port" PROVISIONER_LIVE_CHECK=off "$@" \
+		"$bin" run </dev/null >"$logfile" 2>&1 &
+	TEST_SERVER_PID=$!
+	wait_ready "$base" "$TEST_SERVER_PID" "$logfile" "$ready"
+}
+
+# stop_test_server: stops the server of start_test_server, if it runs.
+stop_test_server() {
+	[ -n "${TEST_SERVER_PID:-}" ] || return 0
+	stop_process "$TEST_SERVER_PID"
+	TEST_SERVER_PID=""
+}
+
 # new_encryption_key ID -> "ID:base64(32 random bytes)"
 new_encryption_key() {
 	printf '%s:%s\n' "$1" "$(head -c32 /dev/urandom | base64 -w0)"

@@ -146,6 +146,12 @@ answered = 0
 answered_lock = threading.Lock()
 killed = threading.Event()
 retries = {"unreachable": 0, "5xx": 0, "in_use": 0}
+retries_lock = threading.Lock()
+
+
+def count_retry(kind):
+    with retries_lock:
+        retries[kind] += 1
 
 
 def maybe_kill():
@@ -179,16 +185,16 @@ def upload(number):
         try:
             status, answer = call(base, "POST", f"/v1/tenants/{slug}/credentials", body, headers={"Idempotency-Key": key})
         except Unreachable:
-            retries["unreachable"] += 1
+            count_retry("unreachable")
             time.sleep(0.05)
             continue
         if status == 202:
             maybe_kill()
             return slug, json.loads(answer)["id"], broken
         if status >= 500:
-            retries["5xx"] += 1
+            count_retry("5xx")
         elif status == 409 and b"idempotency_key_in_use" in answer:
-            retries["in_use"] += 1
+            count_retry("in_use")
         else:
             fail(f"upload {number}: {status} {answer[:200]!r}")
             return None

@@ -56,30 +56,9 @@ runtime_token="$(DATABASE_URL="$rl_url" "$bin" token create --role runtime --nam
 [ -n "$runtime_token" ] || die "token create --role runtime failed"
 
 mkdir -p "$OUT_DIR"
-if curl -s -o /dev/null --max-time 2 "$base/"; then
-	die "something already listens on 127.0.0.1:$RL_PORT (set RL_PORT to another port)"
-fi
-server_pid=""
-stop_server() {
-	[ -n "$server_pid" ] || return 0
-	stop_process "$server_pid"
-	server_pid=""
-}
-trap stop_server EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log "provisioner run on $base (log: $OUT_DIR/server.log)"
-DATABASE_URL="$rl_url" \
-	PROVISIONER_HOST=127.0.0.1 \
-	PROVISIONER_PORT="$RL_PORT" \
-	PROVISIONER_PUBLIC_URL="$base" \
-	PROVISIONER_ENCRYPTION_KEYS="$(new_encryption_key rl1)" \
-	PROVISIONER_LIVE_CHECK=off \
-	PROVISIONER_REGISTRATION_PROBE=off \
-	"$bin" run </dev/null >"$OUT_DIR/server.log" 2>&1 &
-server_pid=$!
-wait_ready "$base" "$server_pid" "$OUT_DIR/server.log"
+start_test_server "$bin" "$RL_PORT" "$OUT_DIR/server.log" 120 \
+	DATABASE_URL="$rl_url" PROVISIONER_PUBLIC_URL="$base" \
+	PROVISIONER_ENCRYPTION_KEYS="$(new_encryption_key rl1)" PROVISIONER_REGISTRATION_PROBE=off
 
 log "tests/runtime/test_runtime_library.py"
 BASE_URL="$base" SUPPORT_TOKEN="$support_token" RUNTIME_TOKEN="$runtime_token" \

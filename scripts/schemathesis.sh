@@ -91,38 +91,15 @@ fi
 
 # 4. the server
 mkdir -p "$ST_DIR"
-if curl -s -o /dev/null --max-time 2 "$base/"; then
-	die "something already listens on 127.0.0.1:$ST_PORT (set ST_PORT to another port)"
-fi
-server_pid=""
-stop_server() {
-	[ -n "$server_pid" ] || return 0
-	stop_process "$server_pid"
-	server_pid=""
-}
-trap stop_server EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log "provisioner run on $base (log: $ST_DIR/server.log)"
 # Rate limits off: schemathesis sends thousands of requests a minute with one token, and many
 # without one (ignored_auth), all from 127.0.0.1; the 429 answers are covered by the API tests.
-DATABASE_URL="$st_url" \
-	PROVISIONER_RATE_LIMIT_AUTH_FAILURES=0 \
-	PROVISIONER_RATE_LIMIT_TOKEN_REQUESTS=0 \
-	PROVISIONER_RATE_LIMIT_UPLOADS=0 \
-	PROVISIONER_RATE_LIMIT_LINKS=0 \
-	PROVISIONER_HOST=127.0.0.1 \
-	PROVISIONER_PORT="$ST_PORT" \
+start_test_server "$bin" "$ST_PORT" "$ST_DIR/server.log" "$ST_READY_TIMEOUT" \
+	DATABASE_URL="$st_url" \
+	PROVISIONER_RATE_LIMIT_AUTH_FAILURES=0 PROVISIONER_RATE_LIMIT_TOKEN_REQUESTS=0 \
+	PROVISIONER_RATE_LIMIT_UPLOADS=0 PROVISIONER_RATE_LIMIT_LINKS=0 \
 	PROVISIONER_ENCRYPTION_KEYS="$(new_encryption_key st1)" \
-	PROVISIONER_LIVE_CHECK=off \
-	PROVISIONER_WEBHOOK_ALLOW_HTTP=true \
-	PROVISIONER_WEBHOOK_ALLOW_PRIVATE=true \
-	PROVISIONER_GOOGLE_TOKEN_URL="http://127.0.0.1:9/token" \
-	"$bin" run </dev/null >"$ST_DIR/server.log" 2>&1 &
-server_pid=$!
-
-wait_ready "$base" "$server_pid" "$ST_DIR/server.log" "$ST_READY_TIMEOUT"
+	PROVISIONER_WEBHOOK_ALLOW_HTTP=true PROVISIONER_WEBHOOK_ALLOW_PRIVATE=true \
+	PROVISIONER_GOOGLE_TOKEN_URL="http://127.0.0.1:9/token"
 log "ready: $base/readyz"
 
 # tenant_admin hook (see the header).
@@ -187,7 +164,7 @@ run_schemathesis() { # LABEL [extra args...]
 		warn "schemathesis as $label failed (exit $rc)"
 		failed+=("$label")
 	fi
-	if ! kill -0 "$server_pid" 2>/dev/null; then
+	if ! kill -0 "$TEST_SERVER_PID" 2>/dev/null; then
 		tail -n 20 "$ST_DIR/server.log" >&2 || true
 		die "the server died during the schemathesis run as $label (see $ST_DIR/server.log)"
 	fi

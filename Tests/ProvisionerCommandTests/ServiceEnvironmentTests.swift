@@ -11,6 +11,18 @@ import Testing
         "PROVISIONER_ENCRYPTION_KEYS": key,
     ]
 
+    /// LISTEN goes where DATABASE_URL goes unless DATABASE_LISTEN_URL says otherwise (behind a
+    /// pooler in transaction mode: PostgreSQL itself).
+    @Test func theListenURLDefaultsToTheDatabaseURL() throws {
+        #expect(try ServiceEnvironment(Self.valid, need: .databaseAndKeys).databaseListenURL.port == 5432)
+        var environment = Self.valid
+        environment["DATABASE_URL"] = "postgres://app:pw@127.0.0.1:6432/provisioner"
+        environment["DATABASE_LISTEN_URL"] = "postgres://app:pw@127.0.0.1:5432/provisioner"
+        let parsed = try ServiceEnvironment(environment, need: .databaseAndKeys)
+        #expect(parsed.databaseURL.port == 6432)
+        #expect(parsed.databaseListenURL.port == 5432)
+    }
+
     @Test func defaultsAreTheDocumentedOnes() throws {
         let environment = try ServiceEnvironment(Self.valid, need: .databaseAndKeys)
         #expect(environment.host == "127.0.0.1")
@@ -56,6 +68,8 @@ import Testing
     @Test(arguments: [
         ("DATABASE_URL", nil as String?),
         ("DATABASE_URL", "mysql://x@y/z"),
+        ("DATABASE_LISTEN_URL", "mysql://x@y/z"),
+        ("DATABASE_LISTEN_URL", "postgres://app:pw@127.0.0.1:99999/provisioner"),
         ("PROVISIONER_ENCRYPTION_KEYS", nil),
         ("PROVISIONER_ENCRYPTION_KEYS", "dev1:c2hvcnQ="),
         ("PROVISIONER_ENCRYPTION_KEYS", "no-colon"),

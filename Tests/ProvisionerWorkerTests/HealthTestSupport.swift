@@ -47,20 +47,7 @@ extension WorkerFixture {
 
     /// Runs any services for the duration of `body`, then shuts them down gracefully.
     func runningServices<T: Sendable>(_ services: [any Service], _ body: @Sendable () async throws -> T) async throws -> T {
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: Self.logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                let result = try await body()
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
-        }
+        try await withRunningServices(services, logger: Self.logger, body).result
     }
 
     struct HealthRow: Sendable {

@@ -153,20 +153,7 @@ extension WorkerFixture {
 
     /// Runs the dispatchers for the duration of `body`, then shuts them down gracefully.
     func dispatching<T: Sendable>(_ dispatchers: [WebhookDispatcher], _ body: @Sendable () async throws -> T) async throws -> T {
-        let group = ServiceGroup(configuration: .init(services: dispatchers.map { .init(service: $0) }, logger: Self.logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                let result = try await body()
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
-        }
+        try await withRunningServices(dispatchers, logger: Self.logger, body).result
     }
 
     /// An endpoint row, inserted as the database owner (as the API would, with its secret

@@ -207,23 +207,7 @@ struct WorkerFixture: Sendable {
         _ workers: [VerificationWorker],
         _ body: @Sendable () async throws -> T
     ) async throws -> (result: T, shutdown: Duration) {
-        let group = ServiceGroup(configuration: .init(services: workers.map { .init(service: $0) }, logger: Self.logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let result: T
-            do {
-                result = try await body()
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
-            let clock = ContinuousClock()
-            let started = clock.now
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return (result, started.duration(to: clock.now))
-        }
+        try await withRunningServices(workers, logger: Self.logger, body)
     }
 
     func running<T: Sendable>(_ worker: VerificationWorker, _ body: @Sendable () async throws -> T) async throws -> T {
