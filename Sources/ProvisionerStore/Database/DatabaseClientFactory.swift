@@ -36,6 +36,11 @@ public enum DatabaseClientFactory {
         "provisioner-listen:" + channel
     }
 
+    /// The `application_name` of the short connection that sends a listener's probe.
+    static func listenerProbeApplicationName(channel: String) -> String {
+        "provisioner-listen-probe:" + channel
+    }
+
     /// `sessionParameters` are for tests only, which query as a session of `provisioner_app`
     /// would (e.g. `[("role", "provisioner_app")]`); the service sets nothing for the session.
     public static func makeClient(

@@ -10,8 +10,8 @@ import ProvisionerDomain
 /// LISTEN is the one session feature of the service, so it never goes through the pools, which
 /// may sit behind a connection pooler in transaction mode: there a LISTEN is accepted but its
 /// notifications go to whichever server connection happened to run it, and are lost. A LISTEN
-/// that is accepted is therefore not trusted until a probe, NOTIFYed on the channel right after,
-/// has come back: only then does `onListening` run (the caches serve from then on, the worker
+/// that is accepted is therefore not trusted until a probe, NOTIFYed on the channel right after
+/// from another connection, has come back: only then does `onListening` run (the caches serve from then on, the worker
 /// stops relying on its polling alone). A probe that does not come back within `probeTimeout`
 /// counts as a lost connection, with a warning that says what to set.
 ///
@@ -98,9 +98,9 @@ public struct PostgresListener: Sendable {
         let probe = Self.probePrefix + UUID().uuidString.lowercased()
         do {
             try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask { [channel, logger] in
+                group.addTask { [channel, url, logger] in
                     try await connection.listen(on: channel) { notifications in
-                        try await connection.query("SELECT pg_notify(\(channel), \(probe))", logger: logger)
+                        try await Self.sendProbe(probe, channel: channel, url: url, logger: logger)
                         for try await notification in notifications {
                             if notification.payload == probe {
                                 confirmed.confirm()
@@ -132,6 +132,25 @@ public struct PostgresListener: Sendable {
             throw error
         }
         try? await connection.close()
+    }
+}
+
+extension PostgresListener {
+    /// NOTIFYs the probe from a connection of its own. Sent on the listening connection itself,
+    /// a pooler in transaction mode would run it on the server connection that ran the LISTEN
+    /// (the one it just freed) and deliver it back to the sender, so the probe would pass there
+    /// and the notifications of every other session would still be lost.
+    static func sendProbe(_ probe: String, channel: String, url: DatabaseURL, logger: Logger) async throws {
+        let sender = try await DatabaseClientFactory.connect(
+            url: url, applicationName: DatabaseClientFactory.listenerProbeApplicationName(channel: channel), logger: logger
+        )
+        do {
+            try await sender.query("SELECT pg_notify(\(channel), \(probe))", logger: logger)
+        } catch {
+            try? await sender.close()
+            throw error
+        }
+        try? await sender.close()
     }
 }
 
