@@ -19,11 +19,13 @@
 #  4. idle: the deliveries deleted (and vacuumed), then LATENCY_EVENTS events one at a time, each recorded only
 #     once the previous one was delivered and 20 ms later; event-to-delivery = attempted_at (the
 #     worker's clock, after the 2xx) - occurred_at (the event's transaction), p50 and p99.
-# Measured on the 2-core machine (December 2026, release build, receiver and PostgreSQL on the
-# same cores): one endpoint 1,100-1,200 deliveries/s, bounded by its share (32 leased at once,
-# each for a claim, the request and the recorded answer, ~25 ms); 8 endpoints 2,800/s, bounded
-# by CPU (two single-row updates of a table with 8 indexes per delivery, plus the HTTP work);
-# idle event-to-delivery p50 3.5-7 ms, p99 5-10 ms.
+# Measured on the 2-core machine (7 December 2026, release build, receiver and PostgreSQL on the
+# same cores): one endpoint 1,600-1,650 deliveries/s (1,400 before the claim's scan limit became
+# a value), bounded by its share (32 leased at once, each for a claim, the request and the
+# recorded answer, ~20 ms); 8 endpoints 2,400-3,050/s (1,500-2,100 before), bounded by CPU: per
+# delivery ~290 us in the worker (AsyncHTTPClient, tasks and timers), ~80 us in the receiver,
+# ~200 us in PostgreSQL (two updates of a row with 8 indexes, and the statements around them);
+# idle event-to-delivery p50 5-10 ms, p99 7-16 ms.
 # Binaries: $BIN_DIR, else `swift build -c release` (provisioner and provisioner-bench).
 # Ends with `RESULT name=value unit` lines (bench/run-all.sh gathers them).
 set -euo pipefail
