@@ -50,8 +50,13 @@ struct CredentialIntakeMiddleware: ServerMiddleware {
         case "application/json":
             let bytes = try await RequestBodyLimit.collect(body, request: request)
             let upload = try UploadedFile.validate(bytes)
-            // The generated code still decodes a JSON body; it gets a stand-in that always
-            // decodes, and the handler reads the bytes as sent.
+            // The generated code still decodes a JSON body, and cannot be told not to:
+            // swift-openapi-generator (1.14) files every application/json and +json body under
+            // its JSON category, decoded with a JSONDecoder into the operation's input, whatever
+            // the schema (ContentType.Category; only non-JSON types reach the handler as raw
+            // bytes). Declaring the upload as another media type would misdescribe the API. So
+            // the decoder gets a stand-in that always decodes, and the handler reads the bytes
+            // as sent, parsed once here.
             return try await UploadedFile.$json.withValue(upload) {
                 try await next(request, HTTPBody("{}"), metadata)
             }

@@ -4,6 +4,7 @@ import NIOCore
 import ProvisionerDomain
 import ProvisionerNetwork
 import ProvisionerStore
+import Synchronization
 import Tracing
 
 /// What one attempt came to, before it is turned into a result to record.
@@ -64,10 +65,11 @@ struct WebhookSender: Sendable {
         let timestamp = Int64(now.timeIntervalSince1970.rounded(.down))
         let signature = WebhookSignature.header(id: event.webhookID, timestamp: timestamp, body: body, secrets: secrets)
 
-        let deadline = ContinuousClock.now + configuration.timeout
-        // The outer limit has a little slack over the deadline, so that an answer whose head came
-        // in time is not lost to the race between this timer and the body's own (below).
-        return await Self.within(configuration.timeout + .milliseconds(500)) { () -> WebhookAttempt in
+        // One timer for the whole attempt (resolving, connecting, the head and the body): the
+        // status is kept as soon as the head is in, so a timer that fires while the body is
+        // still coming (a receiver trickling it) ends the read and the status still counts.
+        let head = ResponseHead()
+        let attempt = await Self.within(configuration.timeout) { () -> WebhookAttempt in
             do {
                 let addresses: [[UInt8]]
                 if url.hostAddress != nil {
@@ -101,29 +103,31 @@ struct WebhookSender: Sendable {
                 ) {
                     try await client.execute($0, timeout: .nanoseconds(Self.nanoseconds(configuration.timeout)))
                 }
-                let status = Int(response.status.code)
-                let retryAfter = response.headers.first(name: "retry-after").flatMap { WebhookRetryAfter.parse($0, now: Date()) }
+                let answer = WebhookAttempt.answered(
+                    status: Int(response.status.code),
+                    retryAfter: response.headers.first(name: "retry-after").flatMap { WebhookRetryAfter.parse($0, now: Date()) }
+                )
+                head.keep(answer)
                 // The answer is the status. The body is read only so that a small one leaves the
-                // connection reusable: at most maxResponseBytes, and no later than the deadline;
-                // past either, it is dropped, which closes the connection. A receiver trickling
-                // its body gets its status counted and costs no more than the timeout.
-                let maxBytes = configuration.maxResponseBytes
-                _ = await Self.within(max(ContinuousClock.now.duration(to: deadline), .zero)) { () -> Bool in
-                    var read = 0
-                    do {
-                        for try await chunk in response.body {
-                            read += chunk.readableBytes
-                            if read >= maxBytes { break }
-                        }
-                    } catch {}
-                    return true
-                }
-                return .answered(status: status, retryAfter: retryAfter)
+                // connection reusable: at most maxResponseBytes, and no later than the timer;
+                // past either, it is dropped, which closes the connection.
+                var read = 0
+                do {
+                    for try await chunk in response.body {
+                        read += chunk.readableBytes
+                        if read >= configuration.maxResponseBytes { break }
+                    }
+                } catch {}
+                return answer
             } catch {
+                if let answer = head.answer { return answer }
                 if Task.isCancelled { return .interrupted }
                 return .failed(Self.describe(error))
             }
-        } ?? (Task.isCancelled ? .interrupted : .failed("no answer within \(configuration.timeout)"))
+        }
+        if let attempt { return attempt }
+        if let answer = head.answer { return answer }
+        return Task.isCancelled ? .interrupted : .failed("no answer within \(configuration.timeout)")
     }
 
     /// Runs `work`, or gives up on it (cancelling it) after `limit`: nil then. The HTTP
@@ -153,4 +157,12 @@ struct WebhookSender: Sendable {
         }
         return "no answer: \(String(describing: error).prefix(280))"
     }
+}
+
+/// The status of an attempt once its head came, kept for the timer's side: a timer that fires
+/// while the body is being read must not turn an answer into "no answer".
+final class ResponseHead: Sendable {
+    private let kept = Mutex<WebhookAttempt?>(nil)
+    func keep(_ answer: WebhookAttempt) { kept.withLock { $0 = answer } }
+    var answer: WebhookAttempt? { kept.withLock { $0 } }
 }
