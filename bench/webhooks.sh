@@ -11,21 +11,22 @@
 #  2. `provisioner-bench webhook-receiver` on 127.0.0.1:BENCH_RECEIVER_PORT (default 18096):
 #     Hummingbird, answering 204 at once, so that the receiver is not what is measured; one
 #     endpoint pointing at it;
-#  3. backlog: N uri_set.issued events recorded through the triggers' fan-out function, then
-#     `provisioner work` (release build) started; rate = deliveries / (last attempt - first
-#     attempt), from the rows' own timestamps; a tenant's events go out in order, one at a time,
+#  3. backlog: N uri_set.issued events recorded through the triggers' fan-out function, the
+#     table analyzed, then `provisioner work` (release build) started; rate = deliveries /
+#     (last attempt - first attempt), from the rows' own timestamps; a tenant's events go out in order, one at a time,
 #     and an endpoint has at most 32 in flight (the production defaults);
 #     BENCH_WEBHOOK_ENDPOINTS=K (default 1): K endpoints, so K deliveries an event;
 #  4. idle: the deliveries deleted (and vacuumed), then LATENCY_EVENTS events one at a time, each recorded only
 #     once the previous one was delivered and 20 ms later; event-to-delivery = attempted_at (the
 #     worker's clock, after the 2xx) - occurred_at (the event's transaction), p50 and p99.
 # Measured on the 2-core machine (7 December 2026, release build, receiver and PostgreSQL on the
-# same cores): one endpoint 1,600-1,650 deliveries/s (1,400 before the claim's scan limit became
-# a value), bounded by its share (32 leased at once, each for a claim, the request and the
-# recorded answer, ~20 ms); 8 endpoints 2,400-3,050/s (1,500-2,100 before), bounded by CPU: per
-# delivery ~290 us in the worker (AsyncHTTPClient, tasks and timers), ~80 us in the receiver,
-# ~200 us in PostgreSQL (two updates of a row with 8 indexes, and the statements around them);
-# idle event-to-delivery p50 5-10 ms, p99 7-16 ms.
+# same cores): one endpoint 1,650-1,900 deliveries/s, bounded by its share (32 leased at once,
+# each for a claim, the request and the recorded answer, ~18 ms); 8 endpoints 3,050-4,000/s,
+# bounded by CPU: per delivery 225-265 us in the worker (AsyncHTTPClient, tasks), ~80 us in the
+# receiver, ~200 us in PostgreSQL (two updates of a row with 8 indexes, and the statements
+# around them). Before this session's claim fix (a LIMIT the planner could not see) and the
+# analyzed backlog: 1,100-1,400/s and 1,500-2,800/s. Idle event-to-delivery p50 5-10 ms, p99
+# 7-16 ms.
 # Binaries: $BIN_DIR, else `swift build -c release` (provisioner and provisioner-bench).
 # Ends with `RESULT name=value unit` lines (bench/run-all.sh gathers them).
 set -euo pipefail
@@ -62,6 +63,11 @@ for endpoint in $(seq 1 "$ENDPOINTS"); do
 	"$BENCH" webhook-endpoint --url "http://127.0.0.1:$RECEIVER_PORT/hooks/bench-$endpoint" >/dev/null
 done
 "$BENCH" webhook-events --count "$N" --tenants "$TENANTS"
+# Analyzed, as autovacuum does within its naptime (a minute) on a live database: in this fresh
+# database the table was never analyzed, and before that the planner takes the endpoint filter
+# to be very selective and sorts the whole backlog for each claim (230-330 ms a claim over
+# 80,000 pending, against 3 ms): runs that drew that plan measured a third of the rate.
+psql "$DATABASE_URL" -X -q -c "ANALYZE webhook_deliveries" >/dev/null
 
 "$PROVISIONER" work 2> >(grep -v ' info ' >&2) &
 bench_pid=$!
