@@ -3,6 +3,7 @@ import PostgresNIO
 import ProvisionerDomain
 import ProvisionerStore
 import ProvisionerTestSupport
+import Synchronization
 import Testing
 
 /// complete_verifications (migration 0008) records a whole batch with set-wide statements: the
@@ -123,6 +124,52 @@ struct BatchCompletionTests {
             #expect(try await fixture.credential(older).state == .superseded)
             #expect(try await fixture.credential(newer).state == .verified)
             try await expectTenant(fixture, acme, .verified, active: newer)
+        }
+    }
+
+    @Test("a batch over many tenants is recorded in lanes that share no tenant, with the same verdicts as one statement")
+    func aBatchRecordedInLanes() async throws {
+        try await WorkerFixture.with { fixture in
+            var tenants: [WorkerFixture.Tenant] = []
+            for index in 0..<12 { tenants.append(try await fixture.tenant("lanes-\(index)")) }
+            // Three clean uploads per tenant, all due before the worker starts: one batch.
+            var uploads: [(tenant: WorkerFixture.Tenant, ids: [UUID])] = []
+            for (index, tenant) in tenants.enumerated() {
+                var ids: [UUID] = []
+                for number in 0..<3 {
+                    ids.append(try await fixture.upload(
+                        ClientFiles.clean(for: tenant.uriSet, clientID: ClientFiles.clientID(100 + index * 10 + number)), to: tenant
+                    ))
+                }
+                uploads.append((tenant, ids))
+            }
+            var configuration = WorkerFixture.testConfiguration()
+            configuration.completionLanes = 2
+            configuration.completionLaneTenants = 1
+            let statements = Mutex<[Set<UUID>]>([])
+            let tenantOf = Dictionary(uniqueKeysWithValues: uploads.flatMap { upload in upload.ids.map { ($0, upload.tenant.id) } })
+            let worker = fixture.makeWorker(configuration) { submitted, _ in
+                statements.withLock { $0.append(Set(submitted.compactMap { tenantOf[$0.credentialID] })) }
+            }
+            try await fixture.running(worker) {
+                try await fixture.waitUntil("every upload has its verdict") {
+                    try await fixture.count("SELECT count(*)::int FROM credentials WHERE state IN ('pending', 'verifying')") == 0
+                }
+            }
+            // One statement per lane that has tenants (two, unless all 12 ids fell in one lane:
+            // 1 in 2,048), whose tenants do not overlap, and every tenant in one of them.
+            let recorded = statements.withLock { $0 }
+            let lanes = Set(tenants.map { Int($0.id.uuid.15) % 2 }).count
+            #expect(recorded.count == lanes)
+            #expect(recorded.reduce(0) { $0 + $1.count } == tenants.count)
+            #expect(recorded.reduce(Set<UUID>()) { $0.union($1) } == Set(tenants.map(\.id)))
+            // As one statement would have it: the newest upload verified and active, the others superseded.
+            for (tenant, ids) in uploads {
+                #expect(try await fixture.credential(ids[2]).state == .verified)
+                #expect(try await fixture.credential(ids[0]).state == .superseded)
+                #expect(try await fixture.credential(ids[1]).state == .superseded)
+                try await expectTenant(fixture, tenant, .verified, active: ids[2])
+            }
         }
     }
 

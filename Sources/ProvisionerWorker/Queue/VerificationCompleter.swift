@@ -7,8 +7,8 @@ import ProvisionerStore
 /// the database took (a verdict for a request that is no longer being verified is dropped).
 public typealias CompletionObserver = @Sendable (_ submitted: [VerificationOutcome], _ recorded: Int) -> Void
 
-/// Records what became of a batch: every verdict in one statement, failed jobs back to the
-/// queue after a backoff (or rejected with `verification_failed` after the last attempt), and
+/// Records what became of a batch: the verdicts in one statement per lane of tenants, failed
+/// jobs back to the queue after a backoff (or rejected with `verification_failed` after the last attempt), and
 /// interrupted jobs given back.
 ///
 /// When the database cannot take the verdicts after `completionAttempts` tries, the jobs are
@@ -59,10 +59,40 @@ struct VerificationCompleter: Sendable {
         await release(interrupted)
     }
 
-    /// One statement for the whole batch, tried again on a transient error (a deadlock between
-    /// two workers' batches, a dropped connection).
+    /// The batch's verdicts split by tenant into `completionLanes` lanes, recorded at once, one
+    /// statement each: lanes share no tenant, so no lane waits for another's locks (a lane may
+    /// wait for the same lane of the batch before it, whose tenants it shares).
     func complete(_ verdicts: [(claim: ClaimedVerification, outcome: VerificationOutcome)]) async {
         guard !verdicts.isEmpty else { return }
+        let tenants = Set(verdicts.map(\.claim.tenantID)).count
+        let lanes = Self.lanes(verdicts, count: min(configuration.completionLanes, tenants / configuration.completionLaneTenants))
+        guard lanes.count > 1 else {
+            await completeLane(verdicts)
+            return
+        }
+        await withDiscardingTaskGroup { group in
+            for lane in lanes {
+                group.addTask { await completeLane(lane) }
+            }
+        }
+    }
+
+    /// The verdicts by lane, a tenant always in the same one (by its id's last byte); empty
+    /// lanes left out.
+    static func lanes(
+        _ verdicts: [(claim: ClaimedVerification, outcome: VerificationOutcome)], count: Int
+    ) -> [[(claim: ClaimedVerification, outcome: VerificationOutcome)]] {
+        guard count > 1 else { return [verdicts] }
+        var lanes = [[(claim: ClaimedVerification, outcome: VerificationOutcome)]](repeating: [], count: count)
+        for verdict in verdicts {
+            lanes[Int(verdict.claim.tenantID.uuid.15) % count].append(verdict)
+        }
+        return lanes.filter { !$0.isEmpty }
+    }
+
+    /// One statement for one lane, tried again on a transient error (a deadlock between two
+    /// workers' batches, a dropped connection).
+    func completeLane(_ verdicts: [(claim: ClaimedVerification, outcome: VerificationOutcome)]) async {
         // The same order in every worker: tenants' rows are locked in one order, so two
         // batches with uploads of the same tenants wait for each other rather than deadlock.
         let ordered = verdicts.sorted { lhs, rhs in
