@@ -37,14 +37,7 @@ unset DATABASE_URL
 apt_install_missing chromium chromium-driver fonts-noto-cjk
 [ -x /usr/bin/chromedriver ] || die "/usr/bin/chromedriver is missing after installing chromium-driver"
 
-if [ -n "${PROVISIONER_BIN:-}" ]; then
-	bin="$PROVISIONER_BIN"
-else
-	log "swift build --product provisioner (debug)"
-	swift build --product provisioner
-	bin="$(swift build --show-bin-path)/provisioner"
-fi
-[ -x "$bin" ] || die "provisioner binary not found at $bin"
+provisioner_binary debug
 
 br_url="$(fresh_migrated_database "$BR_DB" "$bin")"
 support_token="$(DATABASE_URL="$br_url" "$bin" token create --role support --name browser-support | tail -n1 | tr -d '[:space:]')"

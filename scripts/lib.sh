@@ -131,6 +131,21 @@ wait_ready() {
 	done
 }
 
+# provisioner_binary CONFIGURATION: sets `bin` to $PROVISIONER_BIN, else to a build of
+# `provisioner` in CONFIGURATION (debug or release), built here (a no-op when up
+# to date); stops when there is no executable there.
+provisioner_binary() {
+	local configuration="$1"
+	if [ -n "${PROVISIONER_BIN:-}" ]; then
+		bin="$PROVISIONER_BIN"
+	else
+		log "swift build -c $configuration --product provisioner"
+		swift build -c "$configuration" --product provisioner
+		bin="$(swift build -c "$configuration" --show-bin-path)/provisioner"
+	fi
+	[ -x "$bin" ] || die "provisioner binary not found at $bin"
+}
+
 # start_test_server BIN PORT LOG READY_SECONDS [VAR=VALUE...]: `provisioner run` on
 # 127.0.0.1:PORT (live check off unless a VAR says otherwise) with the environment given
 # (DATABASE_URL among it), once nothing else answers there; waits for its /readyz; stops it

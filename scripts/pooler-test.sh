@@ -48,14 +48,7 @@ bootstrap
 unset DATABASE_URL DATABASE_LISTEN_URL
 apt_install_missing pgbouncer
 
-if [ -n "${PROVISIONER_BIN:-}" ]; then
-	bin="$PROVISIONER_BIN"
-else
-	log "swift build --product provisioner (debug)"
-	swift build --product provisioner
-	bin="$(swift build --show-bin-path)/provisioner"
-fi
-[ -x "$bin" ] || die "provisioner binary not found at $bin"
+provisioner_binary debug
 
 cleanup() {
 	local rc=$? pid

@@ -31,14 +31,7 @@ base="http://127.0.0.1:$RL_PORT"
 bootstrap
 unset DATABASE_URL
 
-if [ -n "${PROVISIONER_BIN:-}" ]; then
-	bin="$PROVISIONER_BIN"
-else
-	log "swift build --product provisioner (debug)"
-	swift build --product provisioner
-	bin="$(swift build --show-bin-path)/provisioner"
-fi
-[ -x "$bin" ] || die "provisioner binary not found at $bin"
+provisioner_binary debug
 
 if [ ! -x "$VENV/bin/python" ]; then
 	python3 -m venv "$VENV" || die "python3 -m venv $VENV failed (apt-get install python3-venv)"

@@ -49,18 +49,7 @@ bootstrap
 unset DATABASE_URL
 
 # 1. the binary
-if [ -n "${PROVISIONER_BIN:-}" ]; then
-	bin="$PROVISIONER_BIN"
-elif [ "${ST_BUILD:-debug}" = release ]; then
-	log "swift build -c release --product provisioner"
-	swift build -c release --product provisioner
-	bin="$(swift build -c release --show-bin-path)/provisioner"
-else
-	log "swift build --product provisioner (debug)"
-	swift build --product provisioner
-	bin="$(swift build --show-bin-path)/provisioner"
-fi
-[ -x "$bin" ] || die "provisioner binary not found at $bin"
+provisioner_binary "${ST_BUILD:-debug}"
 
 # 2. a fresh database
 st_url="$(fresh_migrated_database "$ST_DB" "$bin")"

@@ -104,18 +104,7 @@ import Testing
         ("PROVISIONER_LIVE_CHECK_RETRIES", "11"),
     ])
     func aBadValueNamesItsVariable(variable: String, value: String?) {
-        var environment = Self.valid
-        environment[variable] = value
-        do {
-            _ = try ServiceEnvironment(environment, need: .databaseAndKeys)
-            Issue.record("\(variable)=\(value ?? "<unset>") was accepted")
-        } catch {
-            #expect(error.variable == variable)
-            #expect(error.description.hasPrefix(variable + " "))
-            #expect(!error.description.contains("\n"))
-            // Named once, at the start.
-            #expect(error.description.components(separatedBy: variable).count == 2, "\(error.description)")
-        }
+        Self.expectRefusalNaming(variable, value: value)
     }
 
     @Test(arguments: ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "provisioner-serve.internal", "10.0.0.7"])
@@ -181,13 +170,7 @@ import Testing
         ("PROVISIONER_WEBHOOK_TIMEOUT", "2.5"),
     ])
     func badWebhookValuesNameTheirVariable(variable: String, value: String) {
-        var environment = Self.valid
-        environment[variable] = value
-        #expect {
-            _ = try ServiceEnvironment(environment, need: .databaseAndKeys)
-        } throws: { error in
-            (error as? ServiceEnvironment.Invalid)?.variable == variable
-        }
+        Self.expectRefusalNaming(variable, value: value)
     }
 
     @Test func healthDefaultsAreTheDocumentedOnes() throws {
@@ -249,14 +232,7 @@ import Testing
         ("PROVISIONER_RECHECK_INTERVAL", "off"),
     ])
     func badHealthValuesNameTheirVariable(variable: String, value: String) {
-        var environment = Self.valid
-        environment[variable] = value
-        #expect {
-            _ = try ServiceEnvironment(environment, need: .databaseAndKeys)
-        } throws: { error in
-            guard let invalid = error as? ServiceEnvironment.Invalid else { return false }
-            return invalid.variable == variable && invalid.description.hasPrefix(variable)
-        }
+        Self.expectRefusalNaming(variable, value: value)
     }
 
     @Test(arguments: [
@@ -301,13 +277,24 @@ import Testing
         ("PROVISIONER_RATE_LIMIT_LINKS", "10 a minute"),
     ])
     func badRateLimitsNameTheirVariable(variable: String, value: String) {
-        var environment = Self.valid
+        Self.expectRefusalNaming(variable, value: value)
+    }
+
+    /// `variable` set to `value` (nil: unset) in an otherwise valid environment is refused with
+    /// one line that starts with the variable's name and names it once.
+    static func expectRefusalNaming(_ variable: String, value: String?, sourceLocation: SourceLocation = #_sourceLocation) {
+        var environment = valid
         environment[variable] = value
-        #expect {
+        do {
             _ = try ServiceEnvironment(environment, need: .databaseAndKeys)
-        } throws: { error in
-            guard let invalid = error as? ServiceEnvironment.Invalid else { return false }
-            return invalid.variable == variable && invalid.description.hasPrefix(variable + " ") && !invalid.description.contains("\n")
+            Issue.record("\(variable)=\(value ?? "<unset>") was accepted", sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.variable == variable, sourceLocation: sourceLocation)
+            #expect(error.description.hasPrefix(variable + " "), "\(error.description)", sourceLocation: sourceLocation)
+            #expect(!error.description.contains("\n"), sourceLocation: sourceLocation)
+            // Named once, at the start.
+            #expect(error.description.components(separatedBy: variable).count == 2, "\(error.description)", sourceLocation: sourceLocation)
         }
     }
+
 }

@@ -358,24 +358,16 @@ import Testing
     /// (`Database.takeRoleAndScope`): no other SQL of `Sources/` issues SET ROLE, RESET ROLE,
     /// SET SESSION AUTHORIZATION or set_config('role', ...).
     @Test func noSourceChangesTheRole() throws {
-        let sources = URL(fileURLWithPath: TestDatabase.migrationsDirectory).deletingLastPathComponent().appendingPathComponent("Sources")
-        let enumerator = try #require(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))
+        let sources = try SourceLines()
         var offenders: [String] = []
-        var scanned = 0
-        for case let file as URL in enumerator where file.pathExtension == "swift" {
-            scanned += 1
-            let text = try String(contentsOf: file, encoding: .utf8)
-            for line in text.split(separator: "\n") {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if trimmed.hasPrefix("//") { continue }
-                let upper = trimmed.uppercased()
-                if upper.contains("SET ROLE") || upper.contains("RESET ROLE") || upper.contains("SESSION AUTHORIZATION")
-                    || upper.contains("SET_CONFIG('ROLE'") || upper.contains("SET LOCAL ROLE") {
-                    offenders.append("\(file.lastPathComponent): \(trimmed)")
-                }
+        for line in sources.lines {
+            let upper = line.text.uppercased()
+            if upper.contains("SET ROLE") || upper.contains("RESET ROLE") || upper.contains("SESSION AUTHORIZATION")
+                || upper.contains("SET_CONFIG('ROLE'") || upper.contains("SET LOCAL ROLE") {
+                offenders.append("\(line.file): \(line.text)")
             }
         }
-        #expect(scanned > 10)
+        #expect(sources.filesScanned > 10)
         #expect(offenders == ["Database.swift: SELECT set_config('role', \\(role), true),"], "\(offenders)")
     }
 }

@@ -25,23 +25,15 @@ import Testing
     ]
 
     @Test func noSourceUsesASessionFeature() throws {
-        let sources = URL(fileURLWithPath: TestDatabase.migrationsDirectory).deletingLastPathComponent().appendingPathComponent("Sources")
-        let enumerator = try #require(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))
+        let sources = try SourceLines()
         var offenders: [String] = []
-        var scanned = 0
-        for case let file as URL in enumerator where file.pathExtension == "swift" {
-            scanned += 1
-            let text = try String(contentsOf: file, encoding: .utf8)
-            for line in text.split(separator: "\n") {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if trimmed.hasPrefix("//") { continue }
-                for (pattern, why) in Self.sessionFeatures where trimmed.contains(pattern) {
-                    if file.lastPathComponent == "PostgresListener.swift" && pattern == ".listen(on:" { continue }
-                    offenders.append("\(file.lastPathComponent): \(trimmed) (\(why))")
-                }
+        for line in sources.lines {
+            for (pattern, why) in Self.sessionFeatures where line.text.contains(pattern) {
+                if line.file == "PostgresListener.swift" && pattern == ".listen(on:" { continue }
+                offenders.append("\(line.file): \(line.text) (\(why))")
             }
         }
-        #expect(scanned > 10)
+        #expect(sources.filesScanned > 10)
         #expect(offenders.isEmpty, "\(offenders)")
     }
 
