@@ -20,13 +20,13 @@
 #     once the previous one was delivered and 20 ms later; event-to-delivery = attempted_at (the
 #     worker's clock, after the 2xx) - occurred_at (the event's transaction), p50 and p99.
 # Measured on the 2-core machine (7 December 2026, release build, receiver and PostgreSQL on the
-# same cores): one endpoint 1,650-1,900 deliveries/s, bounded by its share (32 leased at once,
-# each for a claim, the request and the recorded answer, ~18 ms); 8 endpoints 3,050-4,000/s,
-# bounded by CPU: per delivery 225-265 us in the worker (AsyncHTTPClient, tasks), ~80 us in the
-# receiver, ~200 us in PostgreSQL (two updates of a row with 8 indexes, and the statements
-# around them). Before this session's claim fix (a LIMIT the planner could not see) and the
-# analyzed backlog: 1,100-1,400/s and 1,500-2,800/s. Idle event-to-delivery p50 5-10 ms, p99
-# 7-16 ms.
+# same cores): one endpoint 2,450-2,700 deliveries/s, bounded by its share (32 leased at once,
+# each for a claim, the request and the recorded answer); 8 endpoints 4,250-5,450/s, bounded by
+# CPU (the worker 155-195 us a delivery, AsyncHTTPClient and tasks; PostgreSQL two updates of a
+# row with 8 indexes; the receiver). Before the claim took the open endpoints and the scan's
+# LIMIT as values read first (a subquery LIMIT the planner could not see, the leases counted
+# twice) and before the backlog was analyzed: 1,100-1,400/s and 1,500-2,800/s. Idle
+# event-to-delivery p50 4.5-10 ms, p99 7-16 ms.
 # Binaries: $BIN_DIR, else `swift build -c release` (provisioner and provisioner-bench).
 # Ends with `RESULT name=value unit` lines (bench/run-all.sh gathers them).
 set -euo pipefail

@@ -76,6 +76,21 @@ public enum DatabaseClientFactory {
     /// start-up role check and for LISTEN: where a pool retries quietly, a single connection
     /// says why it cannot start (a wrong password, a role that does not exist yet). The caller
     /// closes it.
+    /// A connection of its own for `body`, closed when `body` ends, however it ends.
+    static func withConnection<T: Sendable>(
+        url: DatabaseURL, applicationName: String, logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try await connect(url: url, applicationName: applicationName, logger: logger)
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
     public static func connect(url: DatabaseURL, applicationName: String = "provisioner", logger: Logger) async throws -> PostgresConnection {
         var configuration: PostgresConnection.Configuration
         if let socket = url.unixSocketPath {

@@ -92,11 +92,10 @@ public struct PostgresListener: Sendable {
     ) async throws {
         // Not under a deadline of ours (the connection has its own 5 s connect timeout): a
         // connection made while a deadline fired would be dropped unclosed.
-        let connection = try await DatabaseClientFactory.connect(
-            url: url, applicationName: DatabaseClientFactory.listenerApplicationName(channel: channel), logger: logger
-        )
         let probe = Self.probePrefix + UUID().uuidString.lowercased()
-        do {
+        try await DatabaseClientFactory.withConnection(
+            url: url, applicationName: DatabaseClientFactory.listenerApplicationName(channel: channel), logger: logger
+        ) { connection in
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask { [channel, url, logger] in
                     try await connection.listen(on: channel) { notifications in
@@ -127,11 +126,7 @@ public struct PostgresListener: Sendable {
                 }
                 group.cancelAll()
             }
-        } catch {
-            try? await connection.close()
-            throw error
         }
-        try? await connection.close()
     }
 }
 
@@ -141,16 +136,11 @@ extension PostgresListener {
     /// (the one it just freed) and deliver it back to the sender, so the probe would pass there
     /// and the notifications of every other session would still be lost.
     static func sendProbe(_ probe: String, channel: String, url: DatabaseURL, logger: Logger) async throws {
-        let sender = try await DatabaseClientFactory.connect(
+        try await DatabaseClientFactory.withConnection(
             url: url, applicationName: DatabaseClientFactory.listenerProbeApplicationName(channel: channel), logger: logger
-        )
-        do {
-            try await sender.query("SELECT pg_notify(\(channel), \(probe))", logger: logger)
-        } catch {
-            try? await sender.close()
-            throw error
+        ) { sender in
+            _ = try await sender.query("SELECT pg_notify(\(channel), \(probe))", logger: logger)
         }
-        try? await sender.close()
     }
 }
 

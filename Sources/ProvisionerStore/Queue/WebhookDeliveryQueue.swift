@@ -120,22 +120,23 @@ public struct WebhookDeliveryQueue: Sendable {
         //
         // The scan must walk webhook_deliveries_due in order and stop after `scan` rows (about
         // 2 ms over a backlog of 10,000), so its filters are written for the planner's estimates:
-        // the endpoints open to claims are one array computed first (an initplan), and the order
-        // check is a per-row filter (`OR d.attempt < 0`, never true, keeps it from becoming an
-        // anti-join). As joins, the planner took them to be very selective, and sorted the whole
-        // backlog (a sequential scan, 20-30 ms a claim, and past the JIT threshold).
+        // the endpoints open to claims are one array, and the order check is a per-row filter
+        // (`OR d.attempt < 0`, never true, keeps it from becoming an anti-join). As joins, the
+        // planner took them to be very selective, and sorted the whole backlog (a sequential
+        // scan, 20-30 ms a claim, and past the JIT threshold).
         //
-        // The scan's LIMIT is a value, not a subquery: with `LIMIT least(n, (SELECT ...))` the
-        // planner does not know how many rows come, sizes the rest of the plan for the whole
-        // backlog, and the claim took 70 ms instead of 17 for 256 rows (80,000 pending; before
-        // the table's first ANALYZE it even chose to sort the whole backlog, 335 ms). So the
-        // free slots of the open endpoints are counted first, in the same transaction: the
-        // scan locks no more rows than they can take.
+        // So the open endpoints and their leases are read first, in the same transaction, and
+        // the claim gets them as values: the array, and a LIMIT the planner sees. With
+        // `LIMIT least(n, (SELECT ...))` it did not know how many rows come, sized the rest of
+        // the plan for the whole backlog, and the claim took 70 ms instead of 17 for 256 rows
+        // (80,000 pending). The scan locks no more rows than the open endpoints have free slots.
         let scan = min(limit * 4, limit + perEndpointInFlight)
         let rows = try await database.transaction(.allTenants) { [logger] connection -> [PostgresRow] in
-            let freeRows = try await connection.query(
+            var openEndpoints: [UUID] = []
+            var leasedCounts: [Int] = []
+            for (endpoint, leased) in try await connection.query(
                 """
-                SELECT coalesce(sum(\(perEndpointInFlight) - coalesce(l.n, 0)), 0)::integer
+                SELECT e.id, coalesce(l.n, 0)::integer
                 FROM webhook_endpoints e
                 LEFT JOIN (
                     SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
@@ -145,53 +146,50 @@ public struct WebhookDeliveryQueue: Sendable {
                 WHERE e.enabled AND coalesce(l.n, 0) < \(perEndpointInFlight)
                 """,
                 logger: logger
-            ).collect()
-            var free = 0
-            for count in try freeRows.decode(Int.self) { free = count }
+            ).collect().decode((UUID, Int).self) {
+                openEndpoints.append(endpoint)
+                leasedCounts.append(leased)
+            }
+            let free = leasedCounts.reduce(0) { $0 + perEndpointInFlight - $1 }
             guard free > 0 else { return [] }
             return try await connection.query(
-            """
-            WITH leased AS MATERIALIZED (
-                SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
-                WHERE status = 'pending' AND lease_expires_at > now()
-                GROUP BY endpoint_id
-            ), open AS MATERIALIZED (
-                SELECT e.id FROM webhook_endpoints e LEFT JOIN leased l ON l.endpoint_id = e.id
-                WHERE e.enabled AND coalesce(l.n, 0) < \(perEndpointInFlight)
-            ), picked AS (
-                SELECT d.id, d.endpoint_id, d.seq FROM webhook_deliveries d
-                WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-                  AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
-                  AND d.attempt < greatest(coalesce(d.attempt_limit, 0), \(maxAttempts))
-                  AND d.endpoint_id = ANY (ARRAY(SELECT id FROM open))
-                  AND (NOT EXISTS (
-                      SELECT 1 FROM webhook_deliveries p
-                      WHERE p.endpoint_id = d.endpoint_id AND p.tenant_id = d.tenant_id AND p.status = 'pending' AND p.seq < d.seq)
-                       OR d.attempt < 0)
-                ORDER BY d.next_attempt_at, d.seq
-                LIMIT \(min(scan, free))
-                FOR UPDATE OF d SKIP LOCKED
-            ), chosen AS (
-                SELECT id FROM (
-                    SELECT picked.id, picked.seq,
-                           row_number() OVER (PARTITION BY picked.endpoint_id ORDER BY picked.seq) + coalesce(leased.n, 0) AS slot
-                    FROM picked LEFT JOIN leased ON leased.endpoint_id = picked.endpoint_id
-                ) ranked
-                WHERE slot <= \(perEndpointInFlight)
-                ORDER BY seq
-                LIMIT \(limit)
-            )
-            UPDATE webhook_deliveries d
-            SET attempt = d.attempt + 1, claimed_by = \(workerID),
-                lease_expires_at = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
-            FROM chosen, webhook_endpoints e
-            WHERE d.id = chosen.id AND e.id = d.endpoint_id
-            RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.tenant_id, d.tenant_slug, d.credential_id,
-                      d.uri_set_version, d.occurred_at, d.attempt, d.attempt_limit, e.url, e.secret_key_id, e.secret_sealed,
-                      CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_key_id END,
-                      CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_sealed END
-            """,
-            logger: logger
+                """
+                WITH open AS (
+                    SELECT * FROM unnest(\(openEndpoints)::uuid[], \(leasedCounts)::integer[]) AS o(id, leased)
+                ), picked AS (
+                    SELECT d.id, d.endpoint_id, d.seq FROM webhook_deliveries d
+                    WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+                      AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+                      AND d.attempt < greatest(coalesce(d.attempt_limit, 0), \(maxAttempts))
+                      AND d.endpoint_id = ANY (\(openEndpoints)::uuid[])
+                      AND (NOT EXISTS (
+                          SELECT 1 FROM webhook_deliveries p
+                          WHERE p.endpoint_id = d.endpoint_id AND p.tenant_id = d.tenant_id AND p.status = 'pending' AND p.seq < d.seq)
+                           OR d.attempt < 0)
+                    ORDER BY d.next_attempt_at, d.seq
+                    LIMIT \(min(scan, free))
+                    FOR UPDATE OF d SKIP LOCKED
+                ), chosen AS (
+                    SELECT id FROM (
+                        SELECT picked.id, picked.seq,
+                               row_number() OVER (PARTITION BY picked.endpoint_id ORDER BY picked.seq) + open.leased AS slot
+                        FROM picked JOIN open ON open.id = picked.endpoint_id
+                    ) ranked
+                    WHERE slot <= \(perEndpointInFlight)
+                    ORDER BY seq
+                    LIMIT \(limit)
+                )
+                UPDATE webhook_deliveries d
+                SET attempt = d.attempt + 1, claimed_by = \(workerID),
+                    lease_expires_at = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
+                FROM chosen, webhook_endpoints e
+                WHERE d.id = chosen.id AND e.id = d.endpoint_id
+                RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.tenant_id, d.tenant_slug, d.credential_id,
+                          d.uri_set_version, d.occurred_at, d.attempt, d.attempt_limit, e.url, e.secret_key_id, e.secret_sealed,
+                          CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_key_id END,
+                          CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_sealed END
+                """,
+                logger: logger
             ).collect()
         }
         var claimed: [ClaimedDelivery] = []
