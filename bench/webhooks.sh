@@ -14,19 +14,20 @@
 #  3. backlog: N uri_set.issued events recorded through the triggers' fan-out function, the
 #     table analyzed, then `provisioner work` (release build) started; rate = deliveries /
 #     (last attempt - first attempt), from the rows' own timestamps; a tenant's events go out in order, one at a time,
-#     and an endpoint has at most 32 in flight (the production defaults);
+#     and an endpoint has at most 128 requests open (the production defaults;
+#     PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY=N measures another share);
 #     BENCH_WEBHOOK_ENDPOINTS=K (default 1): K endpoints, so K deliveries an event;
 #  4. idle: the deliveries deleted (and vacuumed), then LATENCY_EVENTS events one at a time, each recorded only
 #     once the previous one was delivered and 20 ms later; event-to-delivery = attempted_at (the
 #     worker's clock, after the 2xx) - occurred_at (the event's transaction), p50 and p99.
 # Measured on the 2-core machine (7 December 2026, release build, receiver and PostgreSQL on the
-# same cores): one endpoint 2,450-2,700 deliveries/s, bounded by its share (32 leased at once,
-# each for a claim, the request and the recorded answer); 8 endpoints 4,250-5,450/s, bounded by
-# CPU (the worker 155-195 us a delivery, AsyncHTTPClient and tasks; PostgreSQL two updates of a
-# row with 8 indexes; the receiver). Before the claim took the open endpoints and the scan's
-# LIMIT as values read first (a subquery LIMIT the planner could not see, the leases counted
-# twice) and before the backlog was analyzed: 1,100-1,400/s and 1,500-2,800/s. Idle
-# event-to-delivery p50 4.5-10 ms, p99 7-16 ms.
+# same cores, alternating runs): one endpoint 3,400-5,300 deliveries/s with 128 requests open,
+# 2,650-3,050 with 32 (2,050-2,200 when a slot was held until its result was recorded, not freed
+# at the answer); 8 endpoints 4,000-4,150/s, bounded by CPU (the worker 155-195 us a delivery,
+# AsyncHTTPClient and tasks; PostgreSQL two updates of a row with 8 indexes; the receiver).
+# Before the claim took the open endpoints and the scan's LIMIT as values read first (a subquery
+# LIMIT the planner could not see, the leases counted twice) and before the backlog was
+# analyzed: 1,100-1,400/s and 1,500-2,800/s. Idle event-to-delivery p50 4.5-10 ms, p99 7-16 ms.
 # Binaries: $BIN_DIR, else `swift build -c release` (provisioner and provisioner-bench).
 # Ends with `RESULT name=value unit` lines (bench/run-all.sh gathers them).
 set -euo pipefail

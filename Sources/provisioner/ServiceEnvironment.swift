@@ -41,6 +41,9 @@ struct ServiceEnvironment: Sendable {
     var webhookRetrySchedule: WebhookRetrySchedule
     /// `PROVISIONER_WEBHOOK_TIMEOUT` (seconds, 1 to 60, default 10).
     var webhookTimeout: Duration
+    /// `PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY`: requests open at one endpoint at once, all
+    /// workers together (1 to 1000, default 128).
+    var webhookEndpointConcurrency: Int
     /// `PROVISIONER_REGISTRATION_PROBE` (on/off, default off).
     var registrationProbe: Bool
     /// `PROVISIONER_GOOGLE_AUTH_URL` (default Google's authorization endpoint).
@@ -225,6 +228,11 @@ struct ServiceEnvironment: Sendable {
             throw Invalid(variable: "PROVISIONER_WEBHOOK_TIMEOUT", reason: "must be a whole number of seconds from 1 to 60")
         }
         webhookTimeout = .seconds(timeoutSeconds)
+        let rawConcurrency = value("PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY") ?? "\(WebhookDeliveryConfiguration.defaultPerEndpointInFlight)"
+        guard let concurrency = Int(rawConcurrency.trimmingCharacters(in: .whitespaces)), (1...1000).contains(concurrency) else {
+            throw Invalid(variable: "PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY", reason: "must be a whole number from 1 to 1000")
+        }
+        webhookEndpointConcurrency = concurrency
 
         switch (value("PROVISIONER_REGISTRATION_PROBE") ?? "off").trimmingCharacters(in: .whitespaces).lowercased() {
         case "off": registrationProbe = false
@@ -298,7 +306,10 @@ struct ServiceEnvironment: Sendable {
 
     /// How the worker delivers webhooks, from the variables above.
     var webhookDelivery: WebhookDeliveryConfiguration {
-        WebhookDeliveryConfiguration(urlPolicy: webhookURLPolicy, retrySchedule: webhookRetrySchedule, timeout: webhookTimeout)
+        WebhookDeliveryConfiguration(
+            urlPolicy: webhookURLPolicy, retrySchedule: webhookRetrySchedule, timeout: webhookTimeout,
+            perEndpointInFlight: webhookEndpointConcurrency
+        )
     }
 
     /// The base URL without a trailing `/`, or nil when it is not `http(s)://host[:port][/path]`.

@@ -137,6 +137,8 @@ import Testing
         #expect(parsed.webhookURLPolicy == WebhookURLPolicy(allowHTTP: false, allowPrivate: false))
         #expect(parsed.webhookRetrySchedule == .standard)
         #expect(parsed.webhookTimeout == .seconds(10))
+        #expect(parsed.webhookEndpointConcurrency == 128)
+        #expect(parsed.webhookDelivery.perEndpointInFlight == 128)
         #expect(apiConfiguration(parsed).webhookURLPolicy == parsed.webhookURLPolicy)
         #expect(parsed.webhookDelivery.urlPolicy == parsed.webhookURLPolicy)
     }
@@ -147,6 +149,7 @@ import Testing
         environment["PROVISIONER_WEBHOOK_ALLOW_PRIVATE"] = "TRUE"
         environment["PROVISIONER_WEBHOOK_RETRY_DELAYS"] = "100ms,200ms,300ms"
         environment["PROVISIONER_WEBHOOK_TIMEOUT"] = "3"
+        environment["PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY"] = "16"
         let parsed = try ServiceEnvironment(environment, need: .databaseAndKeys)
         let policy = WebhookURLPolicy(allowHTTP: true, allowPrivate: true)
         #expect(apiConfiguration(parsed).webhookURLPolicy == policy)
@@ -155,6 +158,7 @@ import Testing
         #expect(delivery.retrySchedule == WebhookRetrySchedule(parsing: "100ms,200ms,300ms"))
         #expect(delivery.retrySchedule.maxAttempts == 4)
         #expect(delivery.timeout == .seconds(3))
+        #expect(delivery.perEndpointInFlight == 16)
         environment["PROVISIONER_WEBHOOK_ALLOW_PRIVATE"] = "false"
         #expect(try ServiceEnvironment(environment, need: .databaseAndKeys).webhookURLPolicy.allowPrivate == false)
     }
@@ -168,6 +172,9 @@ import Testing
         ("PROVISIONER_WEBHOOK_TIMEOUT", "0"),
         ("PROVISIONER_WEBHOOK_TIMEOUT", "61"),
         ("PROVISIONER_WEBHOOK_TIMEOUT", "2.5"),
+        ("PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY", "0"),
+        ("PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY", "1001"),
+        ("PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY", "many"),
     ])
     func badWebhookValuesNameTheirVariable(variable: String, value: String) {
         Self.expectRefusalNaming(variable, value: value)

@@ -112,10 +112,18 @@ public struct WebhookDeliveryQueue: Sendable {
     /// statement commits.
     /// `maxAttempts` is the schedule's: a row whose attempts are used up is left to
     /// `failExhausted`.
+    ///
+    /// `answered` are this worker's leased deliveries whose endpoint has answered and whose
+    /// result is being recorded: they hold no request open at the endpoint, so they leave its
+    /// share, and the next claim need not wait for the recording statement. They stay pending
+    /// until recorded, so their tenant's next event still waits for them.
+    ///
+    /// `sharesFull`: with what it claimed, every enabled endpoint is at its share, so that only
+    /// an answer can make the next claim find anything.
     public func claim(
-        workerID: String, limit: Int, lease: Duration, perEndpointInFlight: Int, maxAttempts: Int
-    ) async throws -> (deliveries: [ClaimedDelivery], moreDue: Bool) {
-        guard limit > 0 else { return ([], false) }
+        workerID: String, limit: Int, lease: Duration, perEndpointInFlight: Int, maxAttempts: Int, answered: [UUID] = []
+    ) async throws -> (deliveries: [ClaimedDelivery], moreDue: Bool, sharesFull: Bool) {
+        guard limit > 0 else { return ([], false, false) }
         // A little more than `limit`, for the rows the window drops (an endpoint's share).
         //
         // The scan must walk webhook_deliveries_due in order and stop after `scan` rows (about
@@ -131,7 +139,7 @@ public struct WebhookDeliveryQueue: Sendable {
         // the plan for the whole backlog, and the claim took 70 ms instead of 17 for 256 rows
         // (80,000 pending). The scan locks no more rows than the open endpoints have free slots.
         let scan = min(limit * 4, limit + perEndpointInFlight)
-        let rows = try await database.transaction(.allTenants) { [logger] connection -> [PostgresRow] in
+        let (rows, leasedByEndpoint) = try await database.transaction(.allTenants) { [logger] connection -> ([PostgresRow], [UUID: Int]) in
             var openEndpoints: [UUID] = []
             var leasedCounts: [Int] = []
             for (endpoint, leased) in try await connection.query(
@@ -141,6 +149,7 @@ public struct WebhookDeliveryQueue: Sendable {
                 LEFT JOIN (
                     SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
                     WHERE status = 'pending' AND lease_expires_at > now()
+                      AND NOT (claimed_by = \(workerID) AND id = ANY (\(answered)::uuid[]))
                     GROUP BY endpoint_id
                 ) l ON l.endpoint_id = e.id
                 WHERE e.enabled AND coalesce(l.n, 0) < \(perEndpointInFlight)
@@ -151,8 +160,9 @@ public struct WebhookDeliveryQueue: Sendable {
                 leasedCounts.append(leased)
             }
             let free = leasedCounts.reduce(0) { $0 + perEndpointInFlight - $1 }
-            guard free > 0 else { return [] }
-            return try await connection.query(
+            let leased = Dictionary(zip(openEndpoints, leasedCounts), uniquingKeysWith: +)
+            guard free > 0 else { return ([], leased) }
+            return (try await connection.query(
                 """
                 WITH open AS (
                     SELECT * FROM unnest(\(openEndpoints)::uuid[], \(leasedCounts)::integer[]) AS o(id, leased)
@@ -190,7 +200,7 @@ public struct WebhookDeliveryQueue: Sendable {
                           CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_sealed END
                 """,
                 logger: logger
-            ).collect()
+            ).collect(), leased)
         }
         var claimed: [ClaimedDelivery] = []
         for (id, endpointID, eventID, type, tenantID, slug, credentialID, uriSetVersion, occurredAt, attempt, attemptLimit,
@@ -210,7 +220,12 @@ public struct WebhookDeliveryQueue: Sendable {
                 secret: SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), previousSecret: previous
             ))
         }
-        return (claimed, claimed.count == limit)
+        // Every enabled endpoint at its share once these are counted (or none enabled): only an
+        // answer frees a slot now.
+        var leasedAfter = leasedByEndpoint
+        for delivery in claimed { leasedAfter[delivery.endpointID, default: 0] += 1 }
+        let sharesFull = leasedAfter.values.allSatisfy { $0 >= perEndpointInFlight }
+        return (claimed, claimed.count == limit, sharesFull)
     }
 
     /// Records a batch of results in one statement (so one transaction): each is fenced by

@@ -48,7 +48,7 @@ public struct CredentialHealthChecker: Service {
         let prober = RegistrationProber(client: client, configuration: health, logger: logger, tracer: configuration.tracer)
         let metrics = HealthMetrics()
         let woken = WakeFlag()
-        let inFlight = InFlightCount()
+        let inFlight = SharedCount()
         let results = HealthResultRecorder(queue: queue, databaseBackoff: configuration.databaseBackoff, logger: logger)
         await withDiscardingTaskGroup { outer in
             outer.addTask { await results.run() }
@@ -88,7 +88,7 @@ public struct CredentialHealthChecker: Service {
 
     private func produce(
         group: inout DiscardingTaskGroup, prober: RegistrationProber, metrics: HealthMetrics, woken: WakeFlag,
-        inFlight: InFlightCount, results: HealthResultRecorder
+        inFlight: SharedCount, results: HealthResultRecorder
     ) async {
         var failures = 0
         let clock = ContinuousClock()

@@ -23,17 +23,19 @@ final class WebhookCompleter: Sendable {
     private let configuration: WebhookDeliveryConfiguration
     private let databaseBackoff: Backoff
     private let logger: Logger
+    private let answered: AnsweredDeliveries
     private let onRecorded: @Sendable () -> Void
     private let buffer: ResultBuffer<Item>
 
     init(
         queue: WebhookDeliveryQueue, configuration: WebhookDeliveryConfiguration, databaseBackoff: Backoff, logger: Logger,
-        onRecorded: @escaping @Sendable () -> Void
+        answered: AnsweredDeliveries, onRecorded: @escaping @Sendable () -> Void
     ) {
         self.queue = queue
         self.configuration = configuration
         self.databaseBackoff = databaseBackoff
         self.logger = logger
+        self.answered = answered
         self.onRecorded = onRecorded
         self.buffer = ResultBuffer(batchSize: configuration.completionBatchSize)
     }
@@ -84,6 +86,8 @@ final class WebhookCompleter: Sendable {
                 }
             }
         }
+        // Recorded, or left to their leases (which then count in the endpoint's share again).
+        answered.remove(results.lazy.map(\.id))
         if !released.isEmpty {
             do {
                 try await queue.release(released)

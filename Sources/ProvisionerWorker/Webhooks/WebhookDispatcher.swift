@@ -67,14 +67,15 @@ public struct WebhookDispatcher: Service {
         let client = Self.makeHTTPClient(webhooks)
         let metrics = WebhookMetrics()
         let wakeUps = WakeUps()
+        let answered = AnsweredDeliveries()
         let completer = WebhookCompleter(
             queue: queue, configuration: webhooks, databaseBackoff: configuration.databaseBackoff, logger: logger,
-            onRecorded: { wakeUps.signal() }
+            answered: answered, onRecorded: { wakeUps.signal() }
         )
         let producer = WebhookProducer(
             queue: queue, configuration: webhooks, workerID: configuration.workerID, databaseBackoff: configuration.databaseBackoff,
             sender: WebhookSender(client: client, resolver: resolver, configuration: webhooks, sealer: sealer, tracer: configuration.tracer),
-            completer: completer, metrics: metrics, logger: logger
+            completer: completer, answered: answered, metrics: metrics, logger: logger
         )
         let notifier = QueueNotifier(
             listenURL: listenURL, channel: WebhookDeliveryQueue.channel, pollInterval: webhooks.pollInterval,
