@@ -94,6 +94,14 @@ DECLARE
     locked uuid[];
     recorded integer;
 BEGIN
+    -- 0. A small batch (an idle worker's verdict or a few) reuses the generic plans this
+    --    connection made before: planning the three statements below for one job took 1.4 ms
+    --    of the call's 2.2 ms (0.8 ms with the cached plans, also with 20,000 uploads in
+    --    `verifying`). A large batch keeps plans made for its size, for the reason given in
+    --    0011. The function's SET clause puts the setting back when it returns.
+    PERFORM set_config('plan_cache_mode',
+                       CASE WHEN cardinality(ids) <= 32 THEN 'force_generic_plan' ELSE 'force_custom_plan' END, true);
+
     -- 1. Tenant rows, of every job of the batch (taken or not), in id order. ORDER BY is
     --    applied before FOR UPDATE, so rows are locked in that order.
     PERFORM 1 FROM tenants t
