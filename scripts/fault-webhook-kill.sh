@@ -9,7 +9,8 @@
 #  2. KILLS times (3): `provisioner work` is started, and SIGKILLed 0-150 ms after it holds
 #     leases (deliveries claimed by it and on their way: the receiver is answering slowly);
 #     the leases it held stay behind. The killed workers' unexpired leases fill the endpoint's
-#     share (32 in flight), so a later round may claim nothing until they expire (25 s) and
+#     share (PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY=32 here), so a later round may claim
+#     nothing until they expire (25 s) and
 #     then takes those over: the rescue path itself, with the attempt counted again.
 #  3. `provisioner work` once more, which must deliver the rest and, once the killed workers'
 #     leases expire (PROVISIONER_WEBHOOK_TIMEOUT=2 makes the lease 25 s), those too. Within
@@ -36,6 +37,7 @@ KILLS=3
 # The worker's /healthz and /metrics.
 export PROVISIONER_HOST=127.0.0.1 PROVISIONER_PORT="${FAULT_WORKER_PORT:-18095}"
 export PROVISIONER_WEBHOOK_ALLOW_HTTP=true PROVISIONER_WEBHOOK_ALLOW_PRIVATE=true PROVISIONER_WEBHOOK_TIMEOUT=2
+export PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY=32
 export PROVISIONER_WEBHOOK_RETRY_DELAYS=1s,1s,1s,1s,1s
 
 trap fault_cleanup EXIT
