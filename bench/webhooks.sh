@@ -22,7 +22,7 @@
 #     worker's clock, after the 2xx) - occurred_at (the event's transaction), p50 and p99.
 # Measured on the 2-core machine (7 December 2026, release build, receiver and PostgreSQL on the
 # same cores, alternating runs): one endpoint 3,400-5,300 deliveries/s with 128 requests open,
-# 2,650-3,050 with 32 (2,050-2,200 when a slot was held until its result was recorded, not freed
+# 2,600-3,100 with 32 (2,050-2,200 when a slot was held until its result was recorded, not freed
 # at the answer); 8 endpoints 4,000-4,150/s, bounded by CPU (the worker 155-195 us a delivery,
 # AsyncHTTPClient and tasks; PostgreSQL two updates of a row with 8 indexes; the receiver).
 # Before the claim took the open endpoints and the scan's LIMIT as values read first (a subquery

@@ -25,7 +25,7 @@ public struct WebhookDeliveryConfiguration: Sendable {
     ///
     /// It also bounds one endpoint's rate: a claim's round trip, the requests, then the next
     /// claim. Measured to one endpoint on 2 cores (`bench/webhooks.sh`, alternating runs): 32
-    /// gave 2,650-3,100 deliveries/s, 64 gave 2,850-4,000, 128 gave 3,350-5,300 (the machine's
+    /// gave 2,600-3,100 deliveries/s, 64 gave 2,850-4,000, 128 gave 3,350-5,300 (the machine's
     /// CPU then the bound).
     public var perEndpointInFlight: Int
 
