@@ -39,11 +39,11 @@ struct WebhookProducer: Sendable {
                 let free = configuration.maxInFlight - inFlight.value - answered.count
                 let signalsBeforeClaim = wakeUps.signals
                 let endedBeforeClaim = ended.value
+                let claimStarted = ContinuousClock.now
                 var claimedFull = false
                 var sharesFull = false
                 if free > 0 {
                     do {
-                        let claimStarted = ContinuousClock.now
                         let (deliveries, full, shares) = try await queue.claim(
                             workerID: workerID, limit: free, lease: configuration.lease,
                             perEndpointInFlight: configuration.perEndpointInFlight,
@@ -86,7 +86,8 @@ struct WebhookProducer: Sendable {
                 // No reason to claim again: a wake-up signalled before the claim began (an answer
                 // or a recorded batch it already counted), or, when every endpoint's share was
                 // full with our attempts among them, any wake-up before one of them has ended (a
-                // recorded batch frees a tenant's next event, not a slot). Such claims found
+                // recorded batch frees a tenant's next event, not a slot), unless a poll interval
+                // has passed (other workers' leases may have ended meanwhile). Such claims found
                 // nothing, a statement's cost each, and held up the next one: half the claims
                 // of a drain to one endpoint.
                 var woken = false
@@ -97,7 +98,8 @@ struct WebhookProducer: Sendable {
                         wakeUps.signal()
                     }
                 } while woken && !Task.isCancelled && !Task.isShuttingDownGracefully
-                    && (wakeUps.signals == signalsBeforeClaim || (sharesFull && ended.value == endedBeforeClaim))
+                    && (wakeUps.signals == signalsBeforeClaim
+                        || (sharesFull && ended.value == endedBeforeClaim && claimStarted.duration(to: .now) < configuration.pollInterval))
                 if !woken { break }
                 // Busy: let a few more results land before claiming, so that one claim takes the
                 // slots they free together. Claiming after each recorded batch made statements of
