@@ -22,4 +22,3 @@ struct WakeUps: Sendable {
         continuation.finish()
     }
 }
-

@@ -28,7 +28,7 @@ public struct WebhookDeliveryConfiguration: Sendable {
     /// gave 2,600-3,100 deliveries/s, 64 gave 2,850-4,000, 128 gave 3,350-5,300 (the machine's
     /// CPU then the bound).
     public var perEndpointInFlight: Int
-
+    /// The default share, also `PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY`'s.
     public static let defaultPerEndpointInFlight = 128
     /// How long a claim is held before another worker may take the delivery again. Longer than
     /// the resolution limit and the timeout together, so a live worker never loses its lease
