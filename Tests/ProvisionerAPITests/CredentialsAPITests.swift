@@ -80,7 +80,14 @@ import Testing
             // A globex admin cannot reach acme at all.
             let globexAdmin = try await APIFixture.token(url, role: .tenantAdmin, name: "globex-admin", tenant: "globex")
             let foreign = try await client.send(.get, "/v1/tenants/acme/credentials/\(id)", token: globexAdmin.token)
-            #expect(foreign.status == .notFound)
+            expectProblem(foreign, .notFound, "tenant_not_found")
+            // A tenant that is not there is named as such, whatever the id.
+            for unknown in [id, "not-a-uuid"] {
+                expectProblem(
+                    try await client.send(.get, "/v1/tenants/nobody-here/credentials/\(unknown)", token: setup.support.token),
+                    .notFound, "tenant_not_found"
+                )
+            }
             // The same id read through acme works, uppercase too.
             let own = try await client.send(.get, "/v1/tenants/acme/credentials/\(id.uppercased())", token: setup.admin.token)
             #expect(own.status == .ok, "\(own.text)")

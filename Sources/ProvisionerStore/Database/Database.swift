@@ -99,6 +99,7 @@ extension PostgresClient {
 extension Database {
     /// One statement as a transaction of its own (the role and `scope` first), its rows read
     /// into memory: the queues' auto-committed claims and completions.
+    @discardableResult
     public func statement(_ scope: AccessScope, _ query: PostgresQuery) async throws -> [PostgresRow] {
         try await transaction(scope) { [logger] connection in
             try await connection.query(query, logger: logger).collect()

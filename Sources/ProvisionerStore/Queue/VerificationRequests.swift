@@ -11,14 +11,14 @@ import ProvisionerDomain
 /// A NOTIFY sent inside a transaction is delivered when it commits, and not at all when it
 /// rolls back: a worker is never woken for a request that did not happen.
 public enum VerificationRequests {
-    /// Wakes the workers (at commit of the surrounding transaction, if any).
-    static var notifyWorkers: PostgresQuery { "SELECT pg_notify(\(VerificationQueue.channel), '')" }
+    /// The expression that wakes the workers (at commit of the surrounding transaction, if any).
+    /// A new upload's queue columns are the table's defaults (`pending`, due now, version 1, no
+    /// attempt), so asking for its verification is this, in the statement that inserts it
+    /// (`PostgresCredentialStore.upload`).
+    static let wakeWorkers = "pg_notify('\(VerificationQueue.channel)', '')"
 
-    /// A new upload, just inserted: its queue columns are the table's defaults (`pending`, due
-    /// now, version 1, no attempt), so asking for its verification is waking the workers.
-    public static func uploaded(on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(notifyWorkers, logger: logger)
-    }
+    /// Wakes the workers (at commit of the surrounding transaction, if any).
+    static var notifyWorkers: PostgresQuery { "SELECT \(unescaped: wakeWorkers)" }
 
     /// A new verification of an existing upload (`RequeueReason.reverification` or
     /// `.uriSetIssued`): back to `pending`, due now, attempts from zero, and a new version, so a

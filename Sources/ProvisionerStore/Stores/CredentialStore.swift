@@ -66,7 +66,8 @@ public protocol CredentialStore: Sendable {
     func uploads(tenantID: UUID, clientID: String, limit: Int) async throws -> [SealedUpload]
     /// Newest first.
     func list(tenantID: UUID, scope: AccessScope, limit: Int, after: PageKey?) async throws -> [CredentialRecord]
-    func get(tenantID: UUID, id: UUID, scope: AccessScope) async throws -> CredentialRecord?
+    /// One credential of the tenant named by `tenantSlug`, both looked up in one transaction.
+    func get(tenantSlug: String, id: UUID, scope: AccessScope) async throws -> CredentialLookup
     /// The credential in use: the newest verified one, verified against the current URI set.
     func active(tenantID: UUID, scope: AccessScope) async throws -> CredentialRecord?
     /// Sends a credential back to verification; nil when there is no such credential.
@@ -75,6 +76,14 @@ public protocol CredentialStore: Sendable {
     func activeSealedFile(tenantID: UUID, audit: AuditEntry) async throws -> (record: CredentialRecord, sealedFile: SealedSecret)?
     /// Calendar settings; `syncEnabled` needs an active credential.
     func setCalendarSettings(tenantID: UUID, scope: AccessScope, syncEnabled: Bool, defaultEventColor: String, audit: AuditEntry) async throws -> CalendarSettingsResult
+}
+
+/// A credential looked up by its tenant's slug: found, or which of the two is not there (or not
+/// visible in the caller's scope).
+public enum CredentialLookup: Sendable, Equatable {
+    case found(CredentialRecord)
+    case credentialNotFound
+    case tenantNotFound
 }
 
 public enum CalendarSettingsResult: Sendable, Equatable {
@@ -90,6 +99,12 @@ public struct PostgresCredentialStore: CredentialStore {
         self.database = database
     }
 
+    /// The credential's columns of a record (`columns` without the tenant's slug), for RETURNING.
+    static let recordColumns = """
+        id, tenant_id, state, uploaded_at, uploaded_by, sha256, client_type, client_id, project_id, client_secret_hint,
+        uri_set_version, verified_at, attempts, findings, health_state, health_checked_at, health_uris
+        """
+
     static let columns = """
         c.id, c.tenant_id, t.slug, c.state, c.uploaded_at, c.uploaded_by, c.sha256, c.client_type, c.client_id, c.project_id,
         c.client_secret_hint, c.uri_set_version, c.verified_at, c.attempts, c.findings::text,
@@ -104,23 +119,46 @@ public struct PostgresCredentialStore: CredentialStore {
             // The request's trace context when tracing is on (the verification span links to it).
             let trace = QueuedTraceContext.current
             let idempotencyRecord = IdempotentRequest.recordID
-            let inserted = try await connection.query(
+            // One statement, one round trip: the row, the tenant's latest pointer, the workers'
+            // wake-up (sent at commit) and the record as stored. Nothing of it runs when the key's
+            // upload is already there (`inserted` is empty).
+            //
+            // The tenant's latest upload is the newest by (uploaded_at, id), the order of every
+            // list: concurrent uploads commit in any order, so the pointer only ever moves forward.
+            // (Waiting on the tenant row's lock, PostgreSQL checks the condition again against the
+            // row as the other upload left it.)
+            let rows = try await connection.query(
                 """
-                INSERT INTO credentials (id, tenant_id, uploaded_by, uploaded_by_token, sha256, client_type, client_id, project_id,
-                                         client_secret_hint, sealed_key_id, sealed_file, secret_carried_from, trace_parent, trace_state,
-                                         idempotency_record_id)
-                VALUES (\(credential.id), \(credential.tenantID), \(credential.uploadedBy.name ?? "unknown"), \(credential.uploadedBy.tokenID),
-                        \(summary.sha256), \(summary.clientType?.rawValue), \(summary.clientID), \(summary.projectID),
-                        \(summary.clientSecretHint), \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)),
-                        \(credential.secretCarriedFrom), \(trace?.traceParent), \(trace?.traceState), \(idempotencyRecord))
-                ON CONFLICT (idempotency_record_id) WHERE idempotency_record_id IS NOT NULL DO NOTHING
-                RETURNING id
+                WITH inserted AS (
+                    INSERT INTO credentials (id, tenant_id, uploaded_by, uploaded_by_token, sha256, client_type, client_id, project_id,
+                                             client_secret_hint, sealed_key_id, sealed_file, secret_carried_from, trace_parent, trace_state,
+                                             idempotency_record_id)
+                    VALUES (\(credential.id), \(credential.tenantID), \(credential.uploadedBy.name ?? "unknown"), \(credential.uploadedBy.tokenID),
+                            \(summary.sha256), \(summary.clientType?.rawValue), \(summary.clientID), \(summary.projectID),
+                            \(summary.clientSecretHint), \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)),
+                            \(credential.secretCarriedFrom), \(trace?.traceParent), \(trace?.traceState), \(idempotencyRecord))
+                    ON CONFLICT (idempotency_record_id) WHERE idempotency_record_id IS NOT NULL DO NOTHING
+                    RETURNING \(unescaped: Self.recordColumns)
+                ), latest AS (
+                    UPDATE tenants t SET latest_credential_id = c.id, latest_credential_state = 'pending',
+                                         latest_credential_uploaded_at = c.uploaded_at, updated_at = now()
+                    FROM inserted c
+                    WHERE t.id = c.tenant_id
+                      AND (t.latest_credential_id IS NULL
+                           OR (c.uploaded_at, c.id) > (t.latest_credential_uploaded_at, t.latest_credential_id))
+                ), woken AS (
+                    SELECT \(unescaped: VerificationRequests.wakeWorkers) FROM inserted
+                )
+                -- Read, as a SELECT in WITH runs only when something reads it.
+                SELECT \(unescaped: Self.columns) FROM inserted c JOIN tenants t ON t.id = c.tenant_id
+                WHERE (SELECT count(*) FROM woken) = 1
                 """,
                 logger: logger
-            ).collect()
-            if inserted.isEmpty, let idempotencyRecord {
+            )
+            guard let record = try await Self.decode(rows).first else {
                 // This key's first request made the upload and died before its answer was
                 // stored: that upload is the answer, not a second one.
+                guard let idempotencyRecord else { throw DatabaseUnavailable() }
                 let made = try await connection.query(
                     "SELECT id FROM credentials WHERE idempotency_record_id = \(idempotencyRecord) AND tenant_id = \(credential.tenantID)",
                     logger: logger
@@ -130,29 +168,10 @@ public struct PostgresCredentialStore: CredentialStore {
                 else { throw DatabaseUnavailable() }
                 return record
             }
-            // The tenant's latest upload is the newest by (uploaded_at, id), the order of every list:
-            // concurrent uploads commit in any order, so the pointer only ever moves forward.
-            // (Waiting on the tenant row's lock, PostgreSQL checks the condition again against the
-            // row as the other upload left it.)
-            try await connection.query(
-                """
-                UPDATE tenants t SET latest_credential_id = c.id, latest_credential_state = 'pending',
-                                     latest_credential_uploaded_at = c.uploaded_at, updated_at = now()
-                FROM credentials c
-                WHERE t.id = \(credential.tenantID) AND c.id = \(credential.id)
-                  AND (t.latest_credential_id IS NULL
-                       OR (c.uploaded_at, c.id) > (t.latest_credential_uploaded_at, t.latest_credential_id))
-                """,
-                logger: logger
-            )
-            try await VerificationRequests.uploaded(on: connection, logger: logger)
             var audit = audit
             audit.tenantID = credential.tenantID
             audit.target = "credential:\(credential.id.uuidString.lowercased())"
             try await PostgresAuditStore.append(audit, on: connection, logger: logger)
-            guard let record = try await Self.fetch(id: credential.id, tenantID: credential.tenantID, on: connection, logger: logger) else {
-                throw DatabaseUnavailable()
-            }
             return record
         }
     }
@@ -198,9 +217,17 @@ public struct PostgresCredentialStore: CredentialStore {
         }
     }
 
-    public func get(tenantID: UUID, id: UUID, scope: AccessScope) async throws -> CredentialRecord? {
+    public func get(tenantSlug: String, id: UUID, scope: AccessScope) async throws -> CredentialLookup {
         try await database.transaction(scope) { connection in
-            try await Self.fetch(id: id, tenantID: tenantID, on: connection, logger: database.logger)
+            // The tenant and the credential in one statement (a client polling for a verdict
+            // pays one transaction a poll); which one is missing only when neither came.
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM credentials c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = \(tenantSlug) AND c.id = \(id)",
+                logger: database.logger
+            )
+            if let record = try await Self.decode(rows).first { return .found(record) }
+            let tenants = try await connection.query("SELECT 1 FROM tenants WHERE slug = \(tenantSlug)", logger: database.logger).collect()
+            return tenants.isEmpty ? .tenantNotFound : .credentialNotFound
         }
     }
 
