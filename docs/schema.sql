@@ -83,6 +83,52 @@ CREATE FUNCTION public.authenticate_token(hash bytea) RETURNS TABLE(id uuid, rol
 $$;
 
 --
+-- Name: claim_verifications(integer, bigint, bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.claim_verifications(batch_limit integer, max_bytes bigint, lease_ms bigint, worker text) RETURNS TABLE(id uuid, tenant_id uuid, verification_version integer, attempts integer, client_id text, sealed_key_id text, sealed_file bytea, requested_at timestamp with time zone, uri_set_version integer, uri_set_host text, javascript_origins text[], redirect_uris text[], secret_carried_from uuid, client_id_in_use_elsewhere boolean, picked_count bigint, trace_parent text, trace_state text)
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH picked AS (
+        SELECT id, tenant_id, client_id, next_attempt_at, octet_length(sealed_file) AS size FROM credentials
+        WHERE state = 'pending' AND next_attempt_at <= now()
+        ORDER BY next_attempt_at, id
+        LIMIT batch_limit
+        FOR UPDATE SKIP LOCKED
+    ), sized AS (
+        SELECT id, tenant_id, client_id, picked_count FROM (
+            SELECT id, tenant_id, client_id, count(*) OVER () AS picked_count,
+                   sum(size) OVER (ORDER BY next_attempt_at, id) - size AS bytes_before
+            FROM picked
+        ) p
+        WHERE bytes_before < max_bytes
+    )
+    UPDATE credentials c
+    SET state = 'verifying', attempts = c.attempts + 1,
+        lease_expires_at = now() + lease_ms * interval '1 millisecond', claimed_by = worker
+    FROM sized picked
+    LEFT JOIN LATERAL (
+        SELECT version, host, javascript_origins, redirect_uris FROM uri_sets
+        WHERE tenant_id = picked.tenant_id AND superseded_at IS NULL
+        LIMIT 1
+    ) u ON true
+    LEFT JOIN LATERAL (
+        SELECT true AS in_use FROM credentials o
+        JOIN tenants t ON t.id = o.tenant_id AND t.active_credential_id = o.id
+        WHERE o.client_id = picked.client_id AND o.state = 'verified' AND o.tenant_id <> picked.tenant_id
+        LIMIT 1
+    ) elsewhere ON true
+    WHERE c.id = picked.id
+    RETURNING c.id, c.tenant_id, c.verification_version, c.attempts, c.client_id, c.sealed_key_id, c.sealed_file,
+              c.requested_at, u.version, u.host, u.javascript_origins, u.redirect_uris, c.secret_carried_from,
+              coalesce(elsewhere.in_use, false), picked.picked_count, c.trace_parent, c.trace_state;
+END
+$$;
+
+--
 -- Name: complete_verifications(uuid[], integer[], text[], jsonb[], integer[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1668,6 +1714,13 @@ GRANT ALL ON FUNCTION public.authenticate_bearer(hash bytea) TO provisioner_app;
 --
 
 GRANT ALL ON FUNCTION public.authenticate_token(hash bytea) TO provisioner_app;
+
+--
+-- Name: FUNCTION claim_verifications(batch_limit integer, max_bytes bigint, lease_ms bigint, worker text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.claim_verifications(batch_limit integer, max_bytes bigint, lease_ms bigint, worker text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.claim_verifications(batch_limit integer, max_bytes bigint, lease_ms bigint, worker text) TO provisioner_app;
 
 --
 -- Name: FUNCTION complete_verifications(ids uuid[], versions integer[], verdicts text[], findings_list jsonb[], uri_versions integer[]); Type: ACL; Schema: public; Owner: -

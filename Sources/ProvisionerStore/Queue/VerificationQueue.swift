@@ -85,7 +85,9 @@ public struct VerificationQueue: Sendable {
     /// with no deadline: a claim's batch is bounded by its own limits.
     var database: Database { Database(client: client, logger: logger, deadline: nil) }
 
-    /// Claims up to `limit` due verifications for `lease`.
+    /// Claims up to `limit` due verifications for `lease`, by `claim_verifications` (migration
+    /// 0021): a function, so that each connection parses and plans the claim once, where a
+    /// statement sent each time spent 1.4 ms of an idle claim's 1.8 in PostgreSQL doing that.
     ///
     /// The tenant's current URI set is one probe of `uri_sets_one_current` per claimed row (a
     /// LATERAL subquery; LIMIT 1 keeps it one, and there is at most one current set). As a plain
@@ -105,41 +107,7 @@ public struct VerificationQueue: Sendable {
         let leaseMilliseconds = Self.milliseconds(lease)
         let rows = try await database.statement(
             .allTenants,
-            """
-            WITH picked AS (
-                SELECT id, tenant_id, client_id, next_attempt_at, octet_length(sealed_file) AS size FROM credentials
-                WHERE state = 'pending' AND next_attempt_at <= now()
-                ORDER BY next_attempt_at, id
-                LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
-            ), sized AS (
-                SELECT id, tenant_id, client_id, picked_count FROM (
-                    SELECT id, tenant_id, client_id, count(*) OVER () AS picked_count,
-                           sum(size) OVER (ORDER BY next_attempt_at, id) - size AS bytes_before
-                    FROM picked
-                ) p
-                WHERE bytes_before < \(Int64(maxBytes))
-            )
-            UPDATE credentials c
-            SET state = 'verifying', attempts = c.attempts + 1,
-                lease_expires_at = now() + \(leaseMilliseconds) * interval '1 millisecond', claimed_by = \(workerID)
-            FROM sized picked
-            LEFT JOIN LATERAL (
-                SELECT version, host, javascript_origins, redirect_uris FROM uri_sets
-                WHERE tenant_id = picked.tenant_id AND superseded_at IS NULL
-                LIMIT 1
-            ) u ON true
-            LEFT JOIN LATERAL (
-                SELECT true AS in_use FROM credentials o
-                JOIN tenants t ON t.id = o.tenant_id AND t.active_credential_id = o.id
-                WHERE o.client_id = picked.client_id AND o.state = 'verified' AND o.tenant_id <> picked.tenant_id
-                LIMIT 1
-            ) elsewhere ON true
-            WHERE c.id = picked.id
-            RETURNING c.id, c.tenant_id, c.verification_version, c.attempts, c.client_id, c.sealed_key_id, c.sealed_file,
-                      c.requested_at, u.version, u.host, u.javascript_origins, u.redirect_uris, c.secret_carried_from,
-                      coalesce(elsewhere.in_use, false), picked.picked_count, c.trace_parent, c.trace_state
-            """
+            "SELECT * FROM claim_verifications(\(Int32(clamping: limit)), \(Int64(maxBytes)), \(leaseMilliseconds), \(workerID))"
         )
         var claimed: [ClaimedVerification] = []
         var picked = 0
