@@ -274,6 +274,8 @@ CREATE FUNCTION public.notify_cache_invalidation() RETURNS trigger
 BEGIN
     IF TG_TABLE_NAME = 'tokens' THEN
         PERFORM pg_notify('provisioner_cache', 'token:' || OLD.id);
+    ELSIF TG_TABLE_NAME = 'tenants' THEN
+        PERFORM pg_notify('provisioner_cache', 'tenant:' || OLD.id);
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM pg_notify('provisioner_cache', 'tenant:' || OLD.tenant_id);
     ELSE
@@ -1407,6 +1409,18 @@ CREATE TRIGGER tenant_state_counts_update AFTER UPDATE ON public.tenants REFEREN
 --
 
 CREATE TRIGGER tenants_active_health BEFORE UPDATE OF active_credential_id ON public.tenants FOR EACH ROW WHEN ((old.active_credential_id IS DISTINCT FROM new.active_credential_id)) EXECUTE FUNCTION public.tenants_active_health();
+
+--
+-- Name: tenants tenants_cache_invalidation_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tenants_cache_invalidation_delete AFTER DELETE ON public.tenants FOR EACH ROW EXECUTE FUNCTION public.notify_cache_invalidation();
+
+--
+-- Name: tenants tenants_cache_invalidation_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tenants_cache_invalidation_update AFTER UPDATE ON public.tenants FOR EACH ROW WHEN (((old.suspended IS DISTINCT FROM new.suspended) OR (old.slug IS DISTINCT FROM new.slug) OR (old.id IS DISTINCT FROM new.id))) EXECUTE FUNCTION public.notify_cache_invalidation();
 
 --
 -- Name: tenants tenants_derive_state; Type: TRIGGER; Schema: public; Owner: -

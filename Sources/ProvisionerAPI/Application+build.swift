@@ -167,23 +167,25 @@ public func buildApplication(
     )
 }
 
-/// The stores the API reads and writes through. The hot read path (authentication and the
-/// current URI set) goes through in-process caches, which serve only while
+/// The stores the API reads and writes through. The hot read path (authentication, the tenant
+/// a path names, and the current URI set) goes through in-process caches, which serve only while
 /// `CacheInvalidationListener` runs (a service of `buildApplication`).
 struct APIStores: Sendable {
     let database: Database
     let tokens: CachingTokenStore
+    let tenants: CachingTenantStore
     let uriSets: CachingURISetStore
     let idempotency: PostgresIdempotencyStore
 
     init(database: Database) {
         self.database = database
         self.tokens = CachingTokenStore(base: PostgresTokenStore(database: database))
+        self.tenants = CachingTenantStore(base: PostgresTenantStore(database: database))
         self.uriSets = CachingURISetStore(base: PostgresURISetStore(database: database))
         self.idempotency = PostgresIdempotencyStore(database: database)
     }
 
-    var caches: [any InvalidatableCache] { [tokens, uriSets] }
+    var caches: [any InvalidatableCache] { [tokens, tenants, uriSets] }
 }
 
 /// Builds the router: middlewares outermost first, then every generated operation.
@@ -218,7 +220,7 @@ func buildRouter(
     let api = ServiceAPI(
         readiness: ReadinessProbe(client: dependencies.postgres, expectedMigrations: dependencies.migrations, logger: logger),
         metrics: dependencies.metrics,
-        tenants: PostgresTenantStore(database: database),
+        tenants: stores.tenants,
         tokens: tokens,
         audit: audit,
         uriSets: stores.uriSets,

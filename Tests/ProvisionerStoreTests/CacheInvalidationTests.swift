@@ -17,9 +17,11 @@ import Testing
 
     struct Fixture: Sendable {
         let tokens: CachingTokenStore
+        let tenants: CachingTenantStore
         let uriSets: CachingURISetStore
         /// Another process's stores, on a client of its own.
         let otherTokens: PostgresTokenStore
+        let otherTenants: PostgresTenantStore
         let otherURISets: PostgresURISetStore
         let tenant: TenantRecord
         let token: TokenRecord
@@ -48,6 +50,7 @@ import Testing
                     try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { other in
                         let database = Database(client: client, logger: logger)
                         let tokens = CachingTokenStore(base: PostgresTokenStore(database: database), timeToLive: timeToLive)
+                        let tenants = CachingTenantStore(base: PostgresTenantStore(database: database), timeToLive: timeToLive)
                         let uriSets = CachingURISetStore(base: PostgresURISetStore(database: database), timeToLive: timeToLive)
                         let otherDatabase = Database(client: other, logger: logger)
                         let tenant = try await PostgresTenantStore(database: otherDatabase)
@@ -58,10 +61,11 @@ import Testing
                             createdBy: nil, audit: audit
                         )
                         let fixture = Fixture(
-                            tokens: tokens, uriSets: uriSets, otherTokens: otherTokens, otherURISets: PostgresURISetStore(database: otherDatabase),
+                            tokens: tokens, tenants: tenants, uriSets: uriSets, otherTokens: otherTokens,
+                            otherTenants: PostgresTenantStore(database: otherDatabase), otherURISets: PostgresURISetStore(database: otherDatabase),
                             tenant: tenant, token: token, hash: BearerToken.hash(plaintext), owner: owner
                         )
-                        let listener = CacheInvalidationListener(listenURL: url, caches: [tokens, uriSets], logger: logger)
+                        let listener = CacheInvalidationListener(listenURL: url, caches: [tokens, tenants, uriSets], logger: logger)
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask { try await listener.run() }
                             defer { group.cancelAll() }
@@ -105,6 +109,36 @@ import Testing
             #expect(try await fixture.uriSets.current(tenantSlug: "acme", scope: .tenant(fixture.tenant.id)) == .issued(second))
             #expect(try await fixture.uriSets.current(tenantSlug: "acme", scope: .tenant(UUID())) == .noTenant)
             #expect(try await fixture.uriSets.current(tenantSlug: "nobody", scope: .allTenants) == .noTenant)
+        }
+    }
+
+    @Test("a tenant suspended by another process is seen suspended at once, by NOTIFY; this process's own change as soon as it commits")
+    func suspensionElsewhere() async throws {
+        try await Self.withListeningCaches { fixture in
+            try await waitUntil(timeout: .seconds(20), "the tenant cached") {
+                try await fixture.tenants.identity(slug: "acme", scope: .allTenants) == fixture.tenant.identity
+                    && fixture.tenants.cache.count == 1
+            }
+            _ = try await fixture.otherTenants.update(slug: "acme", displayName: nil, suspended: true, audit: Self.audit)
+            try await waitUntil(timeout: .seconds(3), "the suspension seen through the cache") {
+                try await fixture.tenants.identity(slug: "acme", scope: .allTenants)?.suspended == true
+            }
+            #expect(fixture.tenants.cache.count == 1)
+            // Resumed here: the next read sees it, without waiting for the NOTIFY.
+            _ = try await fixture.tenants.update(slug: "acme", displayName: nil, suspended: false, audit: Self.audit)
+            #expect(try await fixture.tenants.identity(slug: "acme", scope: .allTenants)?.suspended == false)
+            // A tenant-bound scope reads its own tenant only, from memory too.
+            #expect(try await fixture.tenants.identity(slug: "acme", scope: .tenant(fixture.tenant.id)) == fixture.tenant.identity)
+            #expect(try await fixture.tenants.identity(slug: "acme", scope: .tenant(UUID())) == nil)
+            #expect(try await fixture.tenants.identity(slug: "nobody", scope: .allTenants) == nil)
+            // Removed by another process (the service never does): dropped by NOTIFY as well.
+            let globex = try await fixture.otherTenants.create(slug: TenantSlug(validating: "globex"), displayName: "Globex", audit: Self.audit)
+            #expect(try await fixture.tenants.identity(slug: "globex", scope: .allTenants) == globex.identity)
+            #expect(fixture.tenants.cache.count == 2)
+            try await fixture.owner.query("DELETE FROM tenants WHERE id = \(globex.id)", logger: Self.logger)
+            try await waitUntil(timeout: .seconds(3), "the removal seen through the cache") {
+                try await fixture.tenants.identity(slug: "globex", scope: .allTenants) == nil
+            }
         }
     }
 

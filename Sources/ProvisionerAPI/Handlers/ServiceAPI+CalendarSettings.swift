@@ -5,7 +5,7 @@ import ProvisionerStore
 extension ServiceAPI {
     func putCalendarSettings(_ input: Operations.PutCalendarSettings.Input) async throws -> Operations.PutCalendarSettings.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         try refuseIfSuspended(tenant, for: caller)
         guard case .json(let settings) = input.body else { throw Problem.unsupportedBody() }
         switch try await credentials.setCalendarSettings(

@@ -8,7 +8,7 @@ import ProvisionerStore
 extension ServiceAPI {
     func uploadCredential(_ input: Operations.UploadCredential.Input) async throws -> Operations.UploadCredential.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         try refuseIfSuspended(tenant, for: caller)
         // Counted here, once the caller may upload to this tenant, and before anything is stored:
         // the console's form comes this way too. An idempotent replay never gets here.
@@ -56,7 +56,7 @@ extension ServiceAPI {
 
     func listCredentials(_ input: Operations.ListCredentials.Input) async throws -> Operations.ListCredentials.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         let limit = try RequestValidation.limit(input.query.limit)
         let page = try await credentials.list(tenantID: tenant.id, scope: caller.scope, limit: limit + 1, after: try PageCursor.decode(input.query.cursor))
         let items = page.prefix(limit)
@@ -69,7 +69,7 @@ extension ServiceAPI {
         let caller = try Caller.required()
         guard RequestValidation.looksLikeSlug(input.path.slug), let id = UUID(uuidString: input.path.credentialId) else {
             // The tenant's 404 comes first, as for every path under a tenant.
-            _ = try await tenant(input.path.slug, for: caller)
+            _ = try await tenantIdentity(input.path.slug, for: caller)
             throw Problem.credentialNotFound(input.path.credentialId)
         }
         let record: CredentialRecord
@@ -83,7 +83,7 @@ extension ServiceAPI {
 
     func reverifyCredential(_ input: Operations.ReverifyCredential.Input) async throws -> Operations.ReverifyCredential.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         try refuseIfSuspended(tenant, for: caller)
         guard let id = UUID(uuidString: input.path.credentialId),
               let record = try await credentials.reverify(tenantID: tenant.id, id: id, scope: caller.scope, audit: caller.audit(tenantSlug: tenant.slug))
@@ -96,7 +96,7 @@ extension ServiceAPI {
 
     func getActiveCredential(_ input: Operations.GetActiveCredential.Input) async throws -> Operations.GetActiveCredential.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         guard let record = try await credentials.active(tenantID: tenant.id, scope: caller.scope) else {
             throw Problem.noActiveCredential(tenant.slug)
         }
@@ -105,7 +105,7 @@ extension ServiceAPI {
 
     func getActiveCredentialSecret(_ input: Operations.GetActiveCredentialSecret.Input) async throws -> Operations.GetActiveCredentialSecret.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         // Audited as a denied attempt by the middleware (every attempt at the secret is).
         try refuseIfSuspended(tenant, for: caller)
         guard let (record, sealed) = try await credentials.activeSealedFile(tenantID: tenant.id, audit: caller.audit(tenantSlug: tenant.slug)) else {

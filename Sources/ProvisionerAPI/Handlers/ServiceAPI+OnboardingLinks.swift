@@ -11,7 +11,7 @@ extension ServiceAPI {
 
     func createOnboardingLink(_ input: Operations.CreateOnboardingLink.Input) async throws -> Operations.CreateOnboardingLink.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         // Every attempt the caller may make for this tenant counts, the console's form's too.
         let limit = try rateLimits.admitOnboardingLink(tenantID: tenant.id, slug: tenant.slug)
         RateLimitFields.current?.record(limit)
@@ -38,7 +38,7 @@ extension ServiceAPI {
 
     func listOnboardingLinks(_ input: Operations.ListOnboardingLinks.Input) async throws -> Operations.ListOnboardingLinks.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         let limit = try RequestValidation.limit(input.query.limit)
         let page = try await onboardingLinks.list(tenantID: tenant.id, scope: caller.scope, limit: limit + 1, after: try PageCursor.decode(input.query.cursor))
         let items = page.prefix(limit)
@@ -48,7 +48,7 @@ extension ServiceAPI {
 
     func revokeOnboardingLink(_ input: Operations.RevokeOnboardingLink.Input) async throws -> Operations.RevokeOnboardingLink.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         guard let id = UUID(uuidString: input.path.linkId),
               try await onboardingLinks.revoke(
                   tenantID: tenant.id, id: id, scope: caller.scope,

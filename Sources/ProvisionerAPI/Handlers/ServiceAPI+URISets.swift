@@ -8,7 +8,7 @@ extension ServiceAPI {
     func issueURISet(_ input: Operations.IssueURISet.Input) async throws -> Operations.IssueURISet.Output {
         let caller = try Caller.required()
         let slug = input.path.slug
-        let tenant = try await tenant(slug, for: caller)
+        let tenant = try await tenantIdentity(slug, for: caller)
         var customDomain: String?
         if case .json(let body) = input.body { customDomain = body.customDomain }
         let uris: IssuedURIs
@@ -45,7 +45,7 @@ extension ServiceAPI {
 
     func listURISets(_ input: Operations.ListURISets.Input) async throws -> Operations.ListURISets.Output {
         let caller = try Caller.required()
-        let tenant = try await tenant(input.path.slug, for: caller)
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
         let limit = try RequestValidation.limit(input.query.limit)
         let before = try PageCursor.decode(input.query.cursor).map { Int(Int32(clamping: $0.micros)) }
         let page = try await uriSets.list(tenantID: tenant.id, scope: caller.scope, limit: limit + 1, beforeVersion: before)

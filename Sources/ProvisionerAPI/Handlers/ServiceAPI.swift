@@ -38,4 +38,13 @@ extension ServiceAPI {
         }
         return tenant
     }
+
+    /// Who the tenant named by the path is (id, slug, suspended), from memory when warm
+    /// (`CachingTenantStore`): for the handlers that need no more of it. The same 404.
+    func tenantIdentity(_ slug: String, for caller: Caller) async throws -> TenantIdentity {
+        guard RequestValidation.looksLikeSlug(slug), let tenant = try await tenants.identity(slug: slug, scope: caller.scope) else {
+            throw Problem.tenantNotFound(slug)
+        }
+        return tenant
+    }
 }

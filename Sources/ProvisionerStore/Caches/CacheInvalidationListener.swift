@@ -4,11 +4,11 @@ import PostgresNIO
 import ProvisionerDomain
 import ServiceLifecycle
 
-/// What changed, as the triggers of migration 0010 say it on `CacheInvalidation.channel`.
+/// What changed, as the triggers of migrations 0010 and 0022 say it on `CacheInvalidation.channel`.
 public enum CacheInvalidation: Sendable, Equatable {
     /// A token was revoked or otherwise changed (not a mere `last_used_at` touch).
     case token(UUID)
-    /// A tenant's URI sets changed.
+    /// A tenant's URI sets changed, or the tenant was suspended, resumed or removed.
     case tenant(UUID)
 
     public static let channel = "provisioner_cache"

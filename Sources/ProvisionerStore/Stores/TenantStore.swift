@@ -20,6 +20,25 @@ public struct TenantRecord: Sendable, Equatable {
     public let pageKey: PageKey
 }
 
+/// Who a tenant is, which is all most requests under `/v1/tenants/{slug}` need of it: the id the
+/// rows are keyed by, the slug, and whether it is suspended. The hot paths read it from memory
+/// (`CachingTenantStore`).
+public struct TenantIdentity: Sendable, Equatable {
+    public let id: UUID
+    public let slug: String
+    public let suspended: Bool
+
+    public init(id: UUID, slug: String, suspended: Bool) {
+        self.id = id
+        self.slug = slug
+        self.suspended = suspended
+    }
+}
+
+extension TenantRecord {
+    public var identity: TenantIdentity { TenantIdentity(id: id, slug: slug, suspended: suspended) }
+}
+
 public struct TenantFilter: Sendable, Equatable {
     public var state: TenantState?
     /// Slug or display name contains this, ignoring case.
@@ -38,6 +57,8 @@ public enum TenantStoreError: Error, Equatable {
 public protocol TenantStore: Sendable {
     func create(slug: TenantSlug, displayName: String, audit: AuditEntry) async throws -> TenantRecord
     func get(slug: String, scope: AccessScope) async throws -> TenantRecord?
+    /// The tenant's identity, as `scope` may see it.
+    func identity(slug: String, scope: AccessScope) async throws -> TenantIdentity?
     /// Newest first; `after` is the key of the last row of the previous page.
     func list(filter: TenantFilter, limit: Int, after: PageKey?) async throws -> [TenantRecord]
     /// Changes what is given; nil when there is no such tenant.
@@ -82,6 +103,16 @@ public struct PostgresTenantStore: TenantStore {
                 logger: database.logger
             )
             return try await Self.decode(rows).first
+        }
+    }
+
+    public func identity(slug: String, scope: AccessScope) async throws -> TenantIdentity? {
+        try await database.transaction(scope) { connection in
+            let rows = try await connection.query("SELECT id, slug, suspended FROM tenants WHERE slug = \(slug)", logger: database.logger)
+            for try await (id, slug, suspended) in rows.decode((UUID, String, Bool).self) {
+                return TenantIdentity(id: id, slug: slug, suspended: suspended)
+            }
+            return nil
         }
     }
 
