@@ -21,8 +21,8 @@
 #     once the previous one was delivered and 20 ms later; event-to-delivery = attempted_at (the
 #     worker's clock, after the 2xx) - occurred_at (the event's transaction), p50 and p99.
 # Measured on the 2-core machine (7 December 2026, release build, receiver and PostgreSQL on the
-# same cores): one endpoint 5,250-5,700 deliveries/s in six runs in the afternoon (8 endpoints
-# 4,800/s); in the morning, on a busier machine, alternating runs: 3,400-5,300/s with 128 requests open,
+# same cores): one endpoint 5,250-5,700 deliveries/s in five runs in a quiet hour of the afternoon
+# (8 endpoints 4,800/s), 3,950-5,450 in seven runs an hour later on a busier machine; in the morning, on a busier machine, alternating runs: 3,400-5,300/s with 128 requests open,
 # 2,600-3,100 with 32 (2,050-2,200 when a slot was held until its result was recorded, not freed
 # at the answer); 8 endpoints 4,000-4,150/s, bounded by CPU (the worker 155-195 us a delivery,
 # AsyncHTTPClient and tasks; PostgreSQL two updates of a row with 8 indexes; the receiver).
