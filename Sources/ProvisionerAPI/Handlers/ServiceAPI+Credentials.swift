@@ -67,17 +67,10 @@ extension ServiceAPI {
 
     func getCredential(_ input: Operations.GetCredential.Input) async throws -> Operations.GetCredential.Output {
         let caller = try Caller.required()
-        guard RequestValidation.looksLikeSlug(input.path.slug), let id = UUID(uuidString: input.path.credentialId) else {
-            // The tenant's 404 comes first, as for every path under a tenant.
-            _ = try await tenantIdentity(input.path.slug, for: caller)
-            throw Problem.credentialNotFound(input.path.credentialId)
-        }
-        let record: CredentialRecord
-        switch try await credentials.get(tenantSlug: input.path.slug, id: id, scope: caller.scope) {
-        case .found(let found): record = found
-        case .credentialNotFound: throw Problem.credentialNotFound(input.path.credentialId)
-        case .tenantNotFound: throw Problem.tenantNotFound(input.path.slug)
-        }
+        let tenant = try await tenantIdentity(input.path.slug, for: caller)
+        guard let id = UUID(uuidString: input.path.credentialId),
+              let record = try await credentials.get(tenantID: tenant.id, id: id, scope: caller.scope)
+        else { throw Problem.credentialNotFound(input.path.credentialId) }
         return .ok(.init(body: .json(.init(record, language: Language.preferred(byAcceptLanguage: input.headers.acceptLanguage)))))
     }
 

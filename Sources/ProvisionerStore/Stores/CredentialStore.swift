@@ -66,8 +66,7 @@ public protocol CredentialStore: Sendable {
     func uploads(tenantID: UUID, clientID: String, limit: Int) async throws -> [SealedUpload]
     /// Newest first.
     func list(tenantID: UUID, scope: AccessScope, limit: Int, after: PageKey?) async throws -> [CredentialRecord]
-    /// One credential of the tenant named by `tenantSlug`, both looked up in one transaction.
-    func get(tenantSlug: String, id: UUID, scope: AccessScope) async throws -> CredentialLookup
+    func get(tenantID: UUID, id: UUID, scope: AccessScope) async throws -> CredentialRecord?
     /// The credential in use: the newest verified one, verified against the current URI set.
     func active(tenantID: UUID, scope: AccessScope) async throws -> CredentialRecord?
     /// Sends a credential back to verification; nil when there is no such credential.
@@ -76,14 +75,6 @@ public protocol CredentialStore: Sendable {
     func activeSealedFile(tenantID: UUID, audit: AuditEntry) async throws -> (record: CredentialRecord, sealedFile: SealedSecret)?
     /// Calendar settings; `syncEnabled` needs an active credential.
     func setCalendarSettings(tenantID: UUID, scope: AccessScope, syncEnabled: Bool, defaultEventColor: String, audit: AuditEntry) async throws -> CalendarSettingsResult
-}
-
-/// A credential looked up by its tenant's slug: found, or which of the two is not there (or not
-/// visible in the caller's scope).
-public enum CredentialLookup: Sendable, Equatable {
-    case found(CredentialRecord)
-    case credentialNotFound
-    case tenantNotFound
 }
 
 public enum CalendarSettingsResult: Sendable, Equatable {
@@ -98,12 +89,6 @@ public struct PostgresCredentialStore: CredentialStore {
     public init(database: Database) {
         self.database = database
     }
-
-    /// The credential's columns of a record (`columns` without the tenant's slug), for RETURNING.
-    static let recordColumns = """
-        id, tenant_id, state, uploaded_at, uploaded_by, sha256, client_type, client_id, project_id, client_secret_hint,
-        uri_set_version, verified_at, attempts, findings, health_state, health_checked_at, health_uris
-        """
 
     static let columns = """
         c.id, c.tenant_id, t.slug, c.state, c.uploaded_at, c.uploaded_by, c.sha256, c.client_type, c.client_id, c.project_id,
@@ -138,7 +123,7 @@ public struct PostgresCredentialStore: CredentialStore {
                             \(summary.clientSecretHint), \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)),
                             \(credential.secretCarriedFrom), \(trace?.traceParent), \(trace?.traceState), \(idempotencyRecord))
                     ON CONFLICT (idempotency_record_id) WHERE idempotency_record_id IS NOT NULL DO NOTHING
-                    RETURNING \(unescaped: Self.recordColumns)
+                    RETURNING *
                 ), latest AS (
                     UPDATE tenants t SET latest_credential_id = c.id, latest_credential_state = 'pending',
                                          latest_credential_uploaded_at = c.uploaded_at, updated_at = now()
@@ -217,17 +202,9 @@ public struct PostgresCredentialStore: CredentialStore {
         }
     }
 
-    public func get(tenantSlug: String, id: UUID, scope: AccessScope) async throws -> CredentialLookup {
+    public func get(tenantID: UUID, id: UUID, scope: AccessScope) async throws -> CredentialRecord? {
         try await database.transaction(scope) { connection in
-            // The tenant and the credential in one statement (a client polling for a verdict
-            // pays one transaction a poll); which one is missing only when neither came.
-            let rows = try await connection.query(
-                "SELECT \(unescaped: Self.columns) FROM credentials c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = \(tenantSlug) AND c.id = \(id)",
-                logger: database.logger
-            )
-            if let record = try await Self.decode(rows).first { return .found(record) }
-            let tenants = try await connection.query("SELECT 1 FROM tenants WHERE slug = \(tenantSlug)", logger: database.logger).collect()
-            return tenants.isEmpty ? .tenantNotFound : .credentialNotFound
+            try await Self.fetch(id: id, tenantID: tenantID, on: connection, logger: database.logger)
         }
     }
 
