@@ -129,6 +129,87 @@ END
 $$;
 
 --
+-- Name: claim_webhook_deliveries(text, integer, bigint, integer, integer, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.claim_webhook_deliveries(worker text, batch_limit integer, lease_ms bigint, per_endpoint integer, max_attempts integer, answered uuid[]) RETURNS TABLE(id uuid, endpoint_id uuid, event_id uuid, event_type text, tenant_id uuid, tenant_slug text, credential_id uuid, uri_set_version integer, occurred_at timestamp with time zone, attempt integer, attempt_limit integer, url text, secret_key_id text, secret_sealed bytea, previous_secret_key_id text, previous_secret_sealed bytea, shares_full boolean)
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    open_ids uuid[];
+    open_leased integer[];
+    free integer;
+BEGIN
+    SELECT coalesce(array_agg(e.id), '{}'), coalesce(array_agg(coalesce(l.n, 0)::integer), '{}')
+    INTO open_ids, open_leased
+    FROM webhook_endpoints e
+    LEFT JOIN (
+        SELECT d.endpoint_id, count(*) AS n FROM webhook_deliveries d
+        WHERE d.status = 'pending' AND d.lease_expires_at > now()
+          AND NOT (d.claimed_by = worker AND d.id = ANY (answered))
+        GROUP BY d.endpoint_id
+    ) l ON l.endpoint_id = e.id
+    WHERE e.enabled AND coalesce(l.n, 0) < per_endpoint;
+
+    SELECT coalesce(sum(per_endpoint - leased), 0) INTO free FROM unnest(open_leased) AS o(leased);
+    IF batch_limit <= 0 OR free <= 0 THEN
+        RETURN QUERY SELECT NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::uuid, NULL::text, NULL::uuid,
+                            NULL::integer, NULL::timestamptz, NULL::integer, NULL::integer, NULL::text,
+                            NULL::text, NULL::bytea, NULL::text, NULL::bytea, cardinality(open_ids) = 0;
+        RETURN;
+    END IF;
+
+    PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+    RETURN QUERY
+    WITH open AS (
+        SELECT * FROM unnest(open_ids, open_leased) AS o(id, leased)
+    ), picked AS (
+        SELECT d.id, d.endpoint_id, d.seq FROM webhook_deliveries d
+        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+          AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+          AND d.attempt < greatest(coalesce(d.attempt_limit, 0), max_attempts)
+          AND d.endpoint_id = ANY (open_ids)
+          AND (NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries p
+              WHERE p.endpoint_id = d.endpoint_id AND p.tenant_id = d.tenant_id AND p.status = 'pending' AND p.seq < d.seq)
+               OR d.attempt < 0)
+        ORDER BY d.next_attempt_at, d.seq
+        LIMIT least(batch_limit * 4, batch_limit + per_endpoint, free)
+        FOR UPDATE OF d SKIP LOCKED
+    ), chosen AS (
+        SELECT ranked.id FROM (
+            SELECT picked.id, picked.seq,
+                   row_number() OVER (PARTITION BY picked.endpoint_id ORDER BY picked.seq) + open.leased AS slot
+            FROM picked JOIN open ON open.id = picked.endpoint_id
+        ) ranked
+        WHERE ranked.slot <= per_endpoint
+        ORDER BY ranked.seq
+        LIMIT batch_limit
+    ), claimed AS (
+        UPDATE webhook_deliveries d
+        SET attempt = d.attempt + 1, claimed_by = worker, lease_expires_at = now() + lease_ms * interval '1 millisecond'
+        FROM chosen, webhook_endpoints e
+        WHERE d.id = chosen.id AND e.id = d.endpoint_id
+        RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.tenant_id, d.tenant_slug, d.credential_id,
+                  d.uri_set_version, d.occurred_at, d.attempt, d.attempt_limit, e.url, e.secret_key_id, e.secret_sealed,
+                  CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_key_id END AS previous_secret_key_id,
+                  CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_sealed END AS previous_secret_sealed
+    )
+    SELECT c.*, NULL::boolean FROM claimed c
+    UNION ALL
+    SELECT NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::uuid, NULL::text, NULL::uuid,
+           NULL::integer, NULL::timestamptz, NULL::integer, NULL::integer, NULL::text,
+           NULL::text, NULL::bytea, NULL::text, NULL::bytea,
+           NOT EXISTS (
+               SELECT 1 FROM open o
+               WHERE o.leased + (SELECT count(*) FROM claimed c WHERE c.endpoint_id = o.id) < per_endpoint
+           );
+END
+$$;
+
+--
 -- Name: complete_verifications(uuid[], integer[], text[], jsonb[], integer[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1735,6 +1816,13 @@ GRANT ALL ON FUNCTION public.authenticate_token(hash bytea) TO provisioner_app;
 
 REVOKE ALL ON FUNCTION public.claim_verifications(batch_limit integer, max_bytes bigint, lease_ms bigint, worker text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.claim_verifications(batch_limit integer, max_bytes bigint, lease_ms bigint, worker text) TO provisioner_app;
+
+--
+-- Name: FUNCTION claim_webhook_deliveries(worker text, batch_limit integer, lease_ms bigint, per_endpoint integer, max_attempts integer, answered uuid[]); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.claim_webhook_deliveries(worker text, batch_limit integer, lease_ms bigint, per_endpoint integer, max_attempts integer, answered uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.claim_webhook_deliveries(worker text, batch_limit integer, lease_ms bigint, per_endpoint integer, max_attempts integer, answered uuid[]) TO provisioner_app;
 
 --
 -- Name: FUNCTION complete_verifications(ids uuid[], versions integer[], verdicts text[], findings_list jsonb[], uri_versions integer[]); Type: ACL; Schema: public; Owner: -

@@ -100,16 +100,22 @@ public struct WebhookDeliveryQueue: Sendable {
     /// the first pending one of their (endpoint, tenant) (so a tenant's events reach an
     /// endpoint in the order they happened, retries included), with fewer than
     /// `perEndpointInFlight` leased per endpoint (so one slow endpoint cannot take every slot;
-    /// two workers claiming at the same instant may overshoot by one claim's worth).
+    /// two workers claiming at the same instant may overshoot by one claim's worth), by
+    /// `claim_webhook_deliveries` (migration 0023): one call, parsed once per connection.
     ///
     /// The leases in flight are counted first (the `webhook_deliveries_leased` index: a few
     /// hundred rows), so that the endpoints whose share is full are left out of the scan itself:
     /// a slow endpoint's backlog at the head of the due order must not fill every claim's scan
-    /// and starve the endpoints behind it. The inner SELECT then locks at most as many rows as
-    /// the open endpoints have free slots (a lock is a write: locking 288 rows to take 4 cost
-    /// more than the rest of the claim), skipping those other workers hold, and the window keeps
-    /// each endpoint within its share; rows locked but not chosen are unlocked when the
-    /// statement commits.
+    /// and starve the endpoints behind it. The scan then locks at most as many rows as the open
+    /// endpoints have free slots (a lock is a write: locking 288 rows to take 4 cost more than
+    /// the rest of the claim), skipping those other workers hold, and a window keeps each
+    /// endpoint within its share; rows locked but not chosen are unlocked when the statement
+    /// commits. The scan must walk `webhook_deliveries_due` in order and stop after a few rows
+    /// more than `limit` (about 2 ms over a backlog of 10,000), so it is planned for its
+    /// arguments on every call, and its filters are written for the planner's estimates (the
+    /// open endpoints as one array; the order check a per-row filter, `OR d.attempt < 0` keeping
+    /// it from becoming an anti-join): as joins, or with a LIMIT the planner could not see, it
+    /// sorted the whole backlog (20-70 ms a claim instead of 3-17). The function says more.
     /// `maxAttempts` is the schedule's: a row whose attempts are used up is left to
     /// `failExhausted`.
     ///
@@ -124,91 +130,30 @@ public struct WebhookDeliveryQueue: Sendable {
         workerID: String, limit: Int, lease: Duration, perEndpointInFlight: Int, maxAttempts: Int, answered: [UUID] = []
     ) async throws -> (deliveries: [ClaimedDelivery], moreDue: Bool, sharesFull: Bool) {
         guard limit > 0 else { return ([], false, false) }
-        // A little more than `limit`, for the rows the window drops (an endpoint's share).
-        //
-        // The scan must walk webhook_deliveries_due in order and stop after `scan` rows (about
-        // 2 ms over a backlog of 10,000), so its filters are written for the planner's estimates:
-        // the endpoints open to claims are one array, and the order check is a per-row filter
-        // (`OR d.attempt < 0`, never true, keeps it from becoming an anti-join). As joins, the
-        // planner took them to be very selective, and sorted the whole backlog (a sequential
-        // scan, 20-30 ms a claim, and past the JIT threshold).
-        //
-        // So the open endpoints and their leases are read first, in the same transaction, and
-        // the claim gets them as values: the array, and a LIMIT the planner sees. With
-        // `LIMIT least(n, (SELECT ...))` it did not know how many rows come, sized the rest of
-        // the plan for the whole backlog, and the claim took 70 ms instead of 17 for 256 rows
-        // (80,000 pending). The scan locks no more rows than the open endpoints have free slots.
-        let scan = min(limit * 4, limit + perEndpointInFlight)
-        let (rows, leasedByEndpoint) = try await database.transaction(.allTenants) { [logger] connection -> ([PostgresRow], [UUID: Int]) in
-            var openEndpoints: [UUID] = []
-            var leasedCounts: [Int] = []
-            for (endpoint, leased) in try await connection.query(
-                """
-                SELECT e.id, coalesce(l.n, 0)::integer
-                FROM webhook_endpoints e
-                LEFT JOIN (
-                    SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
-                    WHERE status = 'pending' AND lease_expires_at > now()
-                      AND NOT (claimed_by = \(workerID) AND id = ANY (\(answered)::uuid[]))
-                    GROUP BY endpoint_id
-                ) l ON l.endpoint_id = e.id
-                WHERE e.enabled AND coalesce(l.n, 0) < \(perEndpointInFlight)
-                """,
-                logger: logger
-            ).collect().decode((UUID, Int).self) {
-                openEndpoints.append(endpoint)
-                leasedCounts.append(leased)
-            }
-            let free = leasedCounts.reduce(0) { $0 + perEndpointInFlight - $1 }
-            let leased = Dictionary(zip(openEndpoints, leasedCounts), uniquingKeysWith: +)
-            guard free > 0 else { return ([], leased) }
-            return (try await connection.query(
-                """
-                WITH open AS (
-                    SELECT * FROM unnest(\(openEndpoints)::uuid[], \(leasedCounts)::integer[]) AS o(id, leased)
-                ), picked AS (
-                    SELECT d.id, d.endpoint_id, d.seq FROM webhook_deliveries d
-                    WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-                      AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
-                      AND d.attempt < greatest(coalesce(d.attempt_limit, 0), \(maxAttempts))
-                      AND d.endpoint_id = ANY (\(openEndpoints)::uuid[])
-                      AND (NOT EXISTS (
-                          SELECT 1 FROM webhook_deliveries p
-                          WHERE p.endpoint_id = d.endpoint_id AND p.tenant_id = d.tenant_id AND p.status = 'pending' AND p.seq < d.seq)
-                           OR d.attempt < 0)
-                    ORDER BY d.next_attempt_at, d.seq
-                    LIMIT \(min(scan, free))
-                    FOR UPDATE OF d SKIP LOCKED
-                ), chosen AS (
-                    SELECT id FROM (
-                        SELECT picked.id, picked.seq,
-                               row_number() OVER (PARTITION BY picked.endpoint_id ORDER BY picked.seq) + open.leased AS slot
-                        FROM picked JOIN open ON open.id = picked.endpoint_id
-                    ) ranked
-                    WHERE slot <= \(perEndpointInFlight)
-                    ORDER BY seq
-                    LIMIT \(limit)
-                )
-                UPDATE webhook_deliveries d
-                SET attempt = d.attempt + 1, claimed_by = \(workerID),
-                    lease_expires_at = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
-                FROM chosen, webhook_endpoints e
-                WHERE d.id = chosen.id AND e.id = d.endpoint_id
-                RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.tenant_id, d.tenant_slug, d.credential_id,
-                          d.uri_set_version, d.occurred_at, d.attempt, d.attempt_limit, e.url, e.secret_key_id, e.secret_sealed,
-                          CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_key_id END,
-                          CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_sealed END
-                """,
-                logger: logger
-            ).collect(), leased)
-        }
+        let rows = try await database.statement(
+            .allTenants,
+            """
+            SELECT * FROM claim_webhook_deliveries(
+                \(workerID), \(Int32(clamping: limit)), \(Self.milliseconds(lease)), \(Int32(clamping: perEndpointInFlight)),
+                \(Int32(clamping: maxAttempts)), \(answered)::uuid[])
+            """
+        )
         var claimed: [ClaimedDelivery] = []
+        var sharesFull = false
         for (id, endpointID, eventID, type, tenantID, slug, credentialID, uriSetVersion, occurredAt, attempt, attemptLimit,
-                       url, keyID, sealed, previousKeyID, previousSealed)
+                       url, keyID, sealed, previousKeyID, previousSealed, full)
             in try rows.decode(
-                (UUID, UUID, UUID, String, UUID, String, UUID?, Int?, Date, Int, Int?, String, String, ByteBuffer, String?, ByteBuffer?).self
+                (UUID?, UUID?, UUID?, String?, UUID?, String?, UUID?, Int?, Date?, Int?, Int?, String?, String?, ByteBuffer?, String?, ByteBuffer?,
+                 Bool?).self
             )
         {
+            // The last row carries only `shares_full`.
+            guard let id, let endpointID, let eventID, let type, let tenantID, let slug, let occurredAt, let attempt, let url,
+                  let keyID, let sealed
+            else {
+                sharesFull = full ?? false
+                continue
+            }
             var previous: SealedSecret?
             if let previousKeyID, let previousSealed {
                 previous = SealedSecret(keyID: previousKeyID, combined: Array(buffer: previousSealed))
@@ -220,11 +165,6 @@ public struct WebhookDeliveryQueue: Sendable {
                 secret: SealedSecret(keyID: keyID, combined: Array(buffer: sealed)), previousSecret: previous
             ))
         }
-        // Every enabled endpoint at its share once these are counted (or none enabled): only an
-        // answer frees a slot now.
-        var leasedAfter = leasedByEndpoint
-        for delivery in claimed { leasedAfter[delivery.endpointID, default: 0] += 1 }
-        let sharesFull = leasedAfter.values.allSatisfy { $0 >= perEndpointInFlight }
         return (claimed, claimed.count == limit, sharesFull)
     }
 
