@@ -20,6 +20,11 @@ public protocol HostResolver: Sendable {
 
 public struct HostResolutionTimeout: Error, Sendable, CustomStringConvertible {
     public let host: String
+
+    public init(host: String) {
+        self.host = host
+    }
+
     public var description: String { "resolving '\(host)' took too long" }
 }
 

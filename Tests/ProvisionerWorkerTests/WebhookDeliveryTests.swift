@@ -226,6 +226,32 @@ import Testing
         }
     }
 
+    /// The resolver's own limit ends the attempt: no request, the reason recorded, retried later.
+    @Test func aHostThatDoesNotResolveInTimeIsAFailedAttemptWithoutARequest() async throws {
+        try await WorkerFixture.with { fixture in
+            try await WebhookReceiver.with { receiver in
+                let endpoint = try await fixture.webhookEndpoint(url: "http://slow-dns.example.com:\(receiver.port)/hooks/x", secret: .generate())
+                _ = try await fixture.tenant("slow-dns")
+                let configuration = WorkerFixture.webhookConfiguration(delays: "5s")
+                try await fixture.dispatching([fixture.makeDispatcher(configuration, resolver: SilentResolver())]) {
+                    try await fixture.waitUntil("failed") { try await fixture.deliveryRows(endpoint: endpoint).first?.lastError != nil }
+                }
+                let row = try #require(try await fixture.deliveryRows(endpoint: endpoint).first)
+                #expect(row.status == "pending" && row.attempt == 1 && row.responseStatus == nil)
+                #expect(row.lastError == "resolving 'slow-dns.example.com' took too long")
+                #expect(receiver.deliveries.isEmpty)
+            }
+        }
+    }
+
+    /// Stands for a DNS server that does not answer: the limit of `SystemHostResolver`, shortened.
+    struct SilentResolver: HostResolver {
+        func addresses(of host: String) async throws -> [[UInt8]] {
+            try await Task.sleep(for: .milliseconds(200))
+            throw HostResolutionTimeout(host: host)
+        }
+    }
+
     @Test func aCompletionWhoseLeaseWasTakenChangesNothing() async throws {
         try await WorkerFixture.with { fixture in
             let endpoint = try await fixture.webhookEndpoint(url: "http://127.0.0.1:9/hooks/none", secret: .generate())

@@ -31,7 +31,7 @@ public struct WebhookDispatcher: Service {
         queue: WebhookDeliveryQueue,
         configuration: WorkerConfiguration = WorkerConfiguration(),
         sealer: SecretSealer,
-        resolver: any HostResolver = SystemHostResolver(),
+        resolver: (any HostResolver)? = nil,
         listenURL: DatabaseURL,
         logger: Logger
     ) {
@@ -40,7 +40,7 @@ public struct WebhookDispatcher: Service {
         self.queue = queue
         self.configuration = configuration
         self.sealer = sealer
-        self.resolver = resolver
+        self.resolver = resolver ?? SystemHostResolver(timeout: configuration.webhooks.resolveTimeout)
         self.listenURL = listenURL
         self.logger = logger
     }

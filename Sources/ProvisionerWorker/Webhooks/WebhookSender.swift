@@ -4,7 +4,6 @@ import NIOCore
 import ProvisionerDomain
 import ProvisionerNetwork
 import ProvisionerStore
-import Synchronization
 import Tracing
 
 /// What one attempt came to, before it is turned into a result to record.
@@ -65,74 +64,89 @@ struct WebhookSender: Sendable {
         let timestamp = Int64(now.timeIntervalSince1970.rounded(.down))
         let signature = WebhookSignature.header(id: event.webhookID, timestamp: timestamp, body: body, secrets: secrets)
 
-        // One timer for the whole attempt (resolving, connecting, the head and the body): the
-        // status is kept as soon as the head is in, so a timer that fires while the body is
-        // still coming (a receiver trickling it) ends the read and the status still counts.
-        let head = ResponseHead()
-        let attempt = await Self.within(configuration.timeout) { () -> WebhookAttempt in
+        // The whole attempt (resolving, connecting, the head and the body) within `timeout`.
+        // Each step is bounded by what already bounds it rather than by a timer of its own
+        // around all of them (two child tasks and a sleep for every attempt, 5% of a worker's
+        // CPU at thousands a second): the resolver has its limit, AsyncHTTPClient's deadline
+        // covers connecting, writing and the head, and a timer is set only for a body (which a
+        // receiver may trickle byte by byte).
+        let clock = ContinuousClock()
+        let deadline = clock.now + configuration.timeout
+        var addresses: [[UInt8]] = []
+        if url.hostAddress == nil {
             do {
-                let addresses: [[UInt8]]
-                if url.hostAddress != nil {
-                    addresses = []
-                } else {
-                    do {
-                        addresses = try await resolver.addresses(of: url.host)
-                    } catch {
-                        if Task.isCancelled { return .interrupted }
-                        return .failed("\(error)")
-                    }
-                }
-                do {
-                    try configuration.urlPolicy.check(url, resolved: addresses)
-                } catch let refusal as WebhookURLRefusal {
-                    return .refused(refusal.description)
-                }
-                var request = HTTPClientRequest(url: url.text)
-                request.method = .POST
-                request.headers.add(name: "content-type", value: "application/json")
-                request.headers.add(name: "user-agent", value: "provisioner-webhooks/1")
-                request.headers.add(name: "webhook-id", value: event.webhookID)
-                request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-                request.headers.add(name: "webhook-signature", value: signature)
-                request.body = .bytes(ByteBuffer(bytes: body))
-                // No logger: AsyncHTTPClient's debug lines name the URL, whose query may hold a
-                // receiver's token; what matters is logged by the producer, without it.
-                let response = try await ClientSpan.execute(
-                    request, name: "POST webhook", tracer: tracer,
-                    attributes: ["provisioner.webhook.event_type": .string(type.rawValue), "provisioner.webhook.attempt": .int64(Int64(claim.attempt))]
-                ) {
-                    try await client.execute($0, timeout: .nanoseconds(Self.nanoseconds(configuration.timeout)))
-                }
-                let answer = WebhookAttempt.answered(
-                    status: Int(response.status.code),
-                    retryAfter: response.headers.first(name: "retry-after").flatMap { WebhookRetryAfter.parse($0, now: Date()) }
-                )
-                head.keep(answer)
-                // The answer is the status. The body is read only so that a small one leaves the
-                // connection reusable: at most maxResponseBytes, and no later than the timer;
-                // past either, it is dropped, which closes the connection.
+                // Bounded by the resolver itself (`HostResolutionTimeout`; the worker's resolver
+                // is given `resolveTimeout`).
+                addresses = try await resolver.addresses(of: url.host)
+            } catch {
+                return Task.isCancelled ? .interrupted : .failed("\(error)")
+            }
+        }
+        do {
+            try configuration.urlPolicy.check(url, resolved: addresses)
+        } catch let refusal as WebhookURLRefusal {
+            return .refused(refusal.description)
+        } catch {
+            return .refused("\(error)")
+        }
+        var request = HTTPClientRequest(url: url.text)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "user-agent", value: "provisioner-webhooks/1")
+        request.headers.add(name: "webhook-id", value: event.webhookID)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(name: "webhook-signature", value: signature)
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            // No logger: AsyncHTTPClient's debug lines name the URL, whose query may hold a
+            // receiver's token; what matters is logged by the producer, without it.
+            response = try await ClientSpan.execute(
+                request, name: "POST webhook", tracer: tracer,
+                attributes: ["provisioner.webhook.event_type": .string(type.rawValue), "provisioner.webhook.attempt": .int64(Int64(claim.attempt))]
+            ) {
+                try await client.execute($0, deadline: NIODeadline.now() + .nanoseconds(Self.nanoseconds(clock.now.duration(to: deadline))))
+            }
+        } catch {
+            if Task.isCancelled { return .interrupted }
+            if let error = error as? HTTPClientError, error == .deadlineExceeded {
+                return .failed("no answer within \(configuration.timeout)")
+            }
+            return .failed(Self.describe(error))
+        }
+        // The answer is the status, kept whatever happens to the body.
+        let answer = WebhookAttempt.answered(
+            status: Int(response.status.code),
+            retryAfter: response.headers.first(name: "retry-after").flatMap { WebhookRetryAfter.parse($0, now: Date()) }
+        )
+        // The body is read only so that a small one leaves the connection reusable: at most
+        // maxResponseBytes, and no later than the deadline; past either, it is dropped, which
+        // closes the connection. A response that has none (204, 304, `content-length: 0`) is not
+        // waited on.
+        if Self.mayHaveBody(response) {
+            let limit = configuration.maxResponseBytes
+            _ = await Self.within(clock.now.duration(to: deadline)) {
                 var read = 0
                 do {
                     for try await chunk in response.body {
                         read += chunk.readableBytes
-                        if read >= configuration.maxResponseBytes { break }
+                        if read >= limit { break }
                     }
                 } catch {}
-                return answer
-            } catch {
-                if let answer = head.answer { return answer }
-                if Task.isCancelled { return .interrupted }
-                return .failed(Self.describe(error))
+                return true
             }
         }
-        if let attempt { return attempt }
-        if let answer = head.answer { return answer }
-        return Task.isCancelled ? .interrupted : .failed("no answer within \(configuration.timeout)")
+        return answer
     }
 
-    /// Runs `work`, or gives up on it (cancelling it) after `limit`: nil then. The HTTP
-    /// client's own timeout covers connecting and the head; this covers a resolver that hangs
-    /// and a receiver trickling its body byte by byte.
+    /// False when the response carries no body by HTTP's rules or by its own word.
+    static func mayHaveBody(_ response: HTTPClientResponse) -> Bool {
+        if response.status == .noContent || response.status == .notModified { return false }
+        return response.headers.first(name: "content-length").map { $0 != "0" } ?? true
+    }
+
+    /// Runs `work`, or gives up on it (cancelling it) after `limit`: nil then. For a wait that
+    /// nothing else bounds: a receiver trickling its body.
     static func within<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async -> T) async -> T? {
         await withTaskGroup(of: T?.self) { group in
             group.addTask { await work() }
@@ -157,12 +171,4 @@ struct WebhookSender: Sendable {
         }
         return "no answer: \(String(describing: error).prefix(280))"
     }
-}
-
-/// The status of an attempt once its head came, kept for the timer's side: a timer that fires
-/// while the body is being read must not turn an answer into "no answer".
-final class ResponseHead: Sendable {
-    private let kept = Mutex<WebhookAttempt?>(nil)
-    func keep(_ answer: WebhookAttempt) { kept.withLock { $0 = answer } }
-    var answer: WebhookAttempt? { kept.withLock { $0 } }
 }
