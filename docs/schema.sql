@@ -318,6 +318,45 @@ END
 $$;
 
 --
+-- Name: complete_webhook_deliveries(uuid[], text[], integer[], text[], boolean[], integer[], timestamp with time zone[], timestamp with time zone[], text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.complete_webhook_deliveries(ids uuid[], claimed_bys text[], attempts integer[], statuses text[], gones boolean[], response_statuses integer[], attempted_ats timestamp with time zone[], next_attempt_ats timestamp with time zone[], last_errors text[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+    recorded integer;
+BEGIN
+    WITH r AS (
+        SELECT * FROM unnest(ids, claimed_bys, attempts, statuses, gones, response_statuses, attempted_ats, next_attempt_ats, last_errors)
+            AS r(id, claimed_by, attempt, status, gone, response_status, attempted_at, next_attempt_at, last_error)
+    ), done AS (
+        UPDATE webhook_deliveries d
+        SET status = r.status, response_status = nullif(r.response_status, 0), attempted_at = r.attempted_at,
+            next_attempt_at = CASE WHEN r.status = 'pending' THEN r.next_attempt_at ELSE d.next_attempt_at END,
+            last_error = left(nullif(r.last_error, ''), 500), lease_expires_at = NULL, claimed_by = NULL
+        FROM r
+        WHERE d.id = r.id AND d.claimed_by = r.claimed_by AND d.attempt = r.attempt AND d.status = 'pending'
+        RETURNING d.id, d.endpoint_id, r.gone
+    ), disabled AS (
+        UPDATE webhook_endpoints e SET enabled = false, disabled_reason = 'gone', disabled_at = now()
+        WHERE e.id IN (SELECT done.endpoint_id FROM done WHERE done.gone) AND e.enabled
+        RETURNING e.id
+    ), abandoned AS (
+        UPDATE webhook_deliveries d
+        SET status = 'failed', lease_expires_at = NULL, claimed_by = NULL,
+            last_error = 'not sent: the endpoint answered 410 Gone to another delivery and was disabled'
+        WHERE d.endpoint_id IN (SELECT done.endpoint_id FROM done WHERE done.gone) AND d.status = 'pending'
+          AND d.id NOT IN (SELECT done.id FROM done)
+        RETURNING d.id
+    )
+    SELECT count(*)::integer INTO recorded FROM done;
+    RETURN recorded;
+END
+$$;
+
+--
 -- Name: credential_health_due_on_verdict(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1829,6 +1868,13 @@ GRANT ALL ON FUNCTION public.claim_webhook_deliveries(worker text, batch_limit i
 --
 
 GRANT ALL ON FUNCTION public.complete_verifications(ids uuid[], versions integer[], verdicts text[], findings_list jsonb[], uri_versions integer[]) TO provisioner_app;
+
+--
+-- Name: FUNCTION complete_webhook_deliveries(ids uuid[], claimed_bys text[], attempts integer[], statuses text[], gones boolean[], response_statuses integer[], attempted_ats timestamp with time zone[], next_attempt_ats timestamp with time zone[], last_errors text[]); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.complete_webhook_deliveries(ids uuid[], claimed_bys text[], attempts integer[], statuses text[], gones boolean[], response_statuses integer[], attempted_ats timestamp with time zone[], next_attempt_ats timestamp with time zone[], last_errors text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.complete_webhook_deliveries(ids uuid[], claimed_bys text[], attempts integer[], statuses text[], gones boolean[], response_statuses integer[], attempted_ats timestamp with time zone[], next_attempt_ats timestamp with time zone[], last_errors text[]) TO provisioner_app;
 
 --
 -- Name: FUNCTION provisioner_may_see(tenant uuid); Type: ACL; Schema: public; Owner: -

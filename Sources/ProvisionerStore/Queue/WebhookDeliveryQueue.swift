@@ -168,7 +168,8 @@ public struct WebhookDeliveryQueue: Sendable {
         return (claimed, claimed.count == limit, sharesFull)
     }
 
-    /// Records a batch of results in one statement (so one transaction): each is fenced by
+    /// Records a batch of results in one call of `complete_webhook_deliveries` (migration 0024;
+    /// one statement, so one transaction, planned once per connection): each is fenced by
     /// (id, claimed_by, attempt), so the answer of a worker whose lease ran out and was claimed
     /// again changes nothing. A `gone` result also disables its endpoint and fails the
     /// endpoint's other pending deliveries. Returns how many results were taken.
@@ -178,38 +179,15 @@ public struct WebhookDeliveryQueue: Sendable {
         let rows = try await database.statement(
             .allTenants,
             """
-            WITH r AS (
-                SELECT * FROM unnest(
-                    \(results.map(\.id))::uuid[], \(results.map(\.claimedBy))::text[], \(results.map(\.attempt))::integer[],
-                    \(results.map(\.status.rawValue))::text[], \(results.map(\.gone))::boolean[],
-                    \(results.map { $0.responseStatus ?? 0 })::integer[], \(results.map(\.attemptedAt))::timestamptz[],
-                    \(results.map { $0.nextAttemptAt ?? $0.attemptedAt })::timestamptz[],
-                    \(results.map { $0.lastError.map { String($0.prefix(500)) } ?? "" })::text[]
-                ) AS r(id, claimed_by, attempt, status, gone, response_status, attempted_at, next_attempt_at, last_error)
-            ), done AS (
-                UPDATE webhook_deliveries d
-                SET status = r.status, response_status = nullif(r.response_status, 0), attempted_at = r.attempted_at,
-                    next_attempt_at = CASE WHEN r.status = 'pending' THEN r.next_attempt_at ELSE d.next_attempt_at END,
-                    last_error = left(nullif(r.last_error, ''), 500), lease_expires_at = NULL, claimed_by = NULL
-                FROM r
-                WHERE d.id = r.id AND d.claimed_by = r.claimed_by AND d.attempt = r.attempt AND d.status = 'pending'
-                RETURNING d.id, d.endpoint_id, r.gone
-            ), disabled AS (
-                UPDATE webhook_endpoints e SET enabled = false, disabled_reason = 'gone', disabled_at = now()
-                WHERE e.id IN (SELECT endpoint_id FROM done WHERE gone) AND e.enabled
-                RETURNING e.id
-            ), abandoned AS (
-                UPDATE webhook_deliveries d
-                SET status = 'failed', lease_expires_at = NULL, claimed_by = NULL,
-                    last_error = 'not sent: the endpoint answered 410 Gone to another delivery and was disabled'
-                WHERE d.endpoint_id IN (SELECT endpoint_id FROM done WHERE gone) AND d.status = 'pending'
-                  AND d.id NOT IN (SELECT id FROM done)
-                RETURNING d.id
-            )
-            SELECT (SELECT count(*) FROM done)::integer, (SELECT count(*) FROM abandoned)::integer
+            SELECT complete_webhook_deliveries(
+                \(results.map(\.id))::uuid[], \(results.map(\.claimedBy))::text[], \(results.map(\.attempt))::integer[],
+                \(results.map(\.status.rawValue))::text[], \(results.map(\.gone))::boolean[],
+                \(results.map { $0.responseStatus ?? 0 })::integer[], \(results.map(\.attemptedAt))::timestamptz[],
+                \(results.map { $0.nextAttemptAt ?? $0.attemptedAt })::timestamptz[],
+                \(results.map { $0.lastError.map { String($0.prefix(500)) } ?? "" })::text[])
             """
         )
-        for (recorded, _) in try rows.decode((Int, Int).self) { return recorded }
+        for recorded in try rows.decode(Int.self) { return recorded }
         return 0
     }
 
