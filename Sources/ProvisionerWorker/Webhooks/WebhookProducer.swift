@@ -59,9 +59,11 @@ struct WebhookProducer: Sendable {
                         inFlight.add(deliveries.count)
                         sharesFull = shares && inFlight.value > 0
                         let batch = ClaimAttempts(size: deliveries.count)
+                        let targets = sender.targets(for: deliveries)
                         for claim in deliveries {
+                            let target = targets[claim.endpointID] ?? sender.target(for: claim)
                             group.addTask {
-                                await deliver(claim, wakeUps: wakeUps)
+                                await deliver(claim, to: target, wakeUps: wakeUps)
                                 inFlight.add(-1)
                                 ended.add(1)
                                 if batch.ended() { wakeUps.signal() }
@@ -127,10 +129,10 @@ struct WebhookProducer: Sendable {
 
     /// One attempt and its result, handed to the completer. A retry due before the next poll
     /// wakes the producer itself when it comes due.
-    func deliver(_ claim: ClaimedDelivery, wakeUps: WakeUps) async {
+    func deliver(_ claim: ClaimedDelivery, to target: WebhookTarget, wakeUps: WakeUps) async {
         let clock = ContinuousClock()
         let started = clock.now
-        let attempt = await sender.attempt(claim)
+        let attempt = await sender.attempt(claim, to: target)
         let elapsed = started.duration(to: clock.now)
         guard let (result, outcome) = WebhookOutcomes.result(
             of: attempt, claim: claim, schedule: configuration.retrySchedule, now: Date(), jitter: Double.random(in: 0..<1)
