@@ -16,19 +16,21 @@
 #     (last attempt - first attempt), from the rows' own timestamps; a tenant's events go out in order, one at a time,
 #     and an endpoint has at most 128 requests open (the production defaults;
 #     PROVISIONER_WEBHOOK_ENDPOINT_CONCURRENCY=N measures another share);
-#     BENCH_WEBHOOK_ENDPOINTS=K (default 1): K endpoints, so K deliveries an event;
+#     BENCH_WEBHOOK_ENDPOINTS=K (default 1): K endpoints, so K deliveries an event; the CPU each
+#     process spent per delivery over the drain (the worker, this database's backends, the receiver);
 #  4. idle: the deliveries deleted (and vacuumed), then LATENCY_EVENTS events one at a time, each recorded only
 #     once the previous one was delivered and 20 ms later; event-to-delivery = attempted_at (the
 #     worker's clock, after the 2xx) - occurred_at (the event's transaction), p50 and p99.
-# Measured on the 2-core machine (7 December 2026, release build, receiver and PostgreSQL on the
-# same cores): one endpoint 5,250-5,700 deliveries/s in five runs in a quiet hour of the afternoon
-# (8 endpoints 4,800/s), 3,950-5,450 in seven runs an hour later on a busier machine; in the morning, on a busier machine, alternating runs: 3,400-5,300/s with 128 requests open,
-# 2,600-3,100 with 32 (2,050-2,200 when a slot was held until its result was recorded, not freed
-# at the answer); 8 endpoints 4,000-4,150/s, bounded by CPU (the worker 155-195 us a delivery,
-# AsyncHTTPClient and tasks; PostgreSQL two updates of a row with 8 indexes; the receiver).
-# Before the claim took the open endpoints and the scan's LIMIT as values read first (a subquery
-# LIMIT the planner could not see, the leases counted twice) and before the backlog was
-# analyzed: 1,100-1,400/s and 1,500-2,800/s. Idle event-to-delivery p50 4.5-10 ms, p99 7-16 ms.
+# Measured on the 2-core machine (7 December 2026, evening, release build, receiver and PostgreSQL
+# on the same cores): one endpoint 5,600-6,800 deliveries/s in ten runs, 4,450-5,800 in four runs
+# while the machine was busy (the afternoon's code 3,950-4,800 alternating with them); 8 endpoints
+# 5,100-6,600/s. CPU per delivery: the worker 119-144 us, PostgreSQL 71-88 us, the receiver
+# 55-70 us; bounded by the 2 cores. Before the claim and the recording were functions planned
+# once per connection (0023, 0024) and an attempt set a timer only for a body: 5,250-5,700 in a
+# quiet hour, 3,950-5,450 on a busier machine, the worker 165-210 us a delivery. Before the claim
+# took the open endpoints and the scan's LIMIT as values read first (a subquery LIMIT the planner
+# could not see, the leases counted twice) and before the backlog was analyzed: 1,100-1,400/s
+# and 1,500-2,800/s. Idle event-to-delivery p50 4.0-5.5 ms, p99 6-9 ms.
 # Binaries: $BIN_DIR, else `swift build -c release` (provisioner and provisioner-bench).
 # Ends with `RESULT name=value unit` lines (bench/run-all.sh gathers them).
 set -euo pipefail
@@ -71,10 +73,33 @@ done
 # 80,000 pending, against 3 ms): runs that drew that plan measured a third of the rate.
 psql "$DATABASE_URL" -X -q -c "ANALYZE webhook_deliveries" >/dev/null
 
+# CPU per delivery of each process over the drain, from its own counters in /proc (user and
+# system clock ticks, 1/100 s): the worker, this database's PostgreSQL backends (those alive at
+# both reads) and the receiver. Steadier than the rate, which the machine's load moves.
+cpu_ticks() {
+	local total=0 pid fields
+	for pid in "$@"; do
+		[ -r "/proc/$pid/stat" ] || continue
+		read -r -a fields <"/proc/$pid/stat"
+		total=$((total + fields[13] + fields[14]))
+	done
+	echo "$total"
+}
+database_backends() { pgrep -f "^postgres: .* ${DATABASE_URL##*/} " || true; }
+# shellcheck disable=SC2046 # one pid per word
+postgres_before=$(cpu_ticks $(database_backends))
+receiver_before=$(cpu_ticks "$receiver_pid")
 "$PROVISIONER" work 2> >(grep -v ' info ' >&2) &
 bench_pid=$!
 report="$("$BENCH" webhook-report --timeout 300)"
+# shellcheck disable=SC2046
+postgres_ticks=$(($(cpu_ticks $(database_backends)) - postgres_before))
+worker_ticks=$(cpu_ticks "$bench_pid")
+receiver_ticks=$(($(cpu_ticks "$receiver_pid") - receiver_before))
+deliveries=$((N * ENDPOINTS))
 printf 'backlog: %s\n' "$report"
+printf 'CPU per delivery: worker %s us, PostgreSQL %s us, receiver %s us\n' \
+	$((worker_ticks * 10000 / deliveries)) $((postgres_ticks * 10000 / deliveries)) $((receiver_ticks * 10000 / deliveries))
 awk -v e="$ENDPOINTS" '/^drain:/ { printf "RESULT webhooks_rate_%s_endpoints=%s deliveries/s\n", e, $(NF - 1) }' <<<"$report"
 
 # Deleted and vacuumed: the idle claims must not walk the backlog's dead index entries.
