@@ -168,7 +168,7 @@ extension WorkerFixture {
         let sealedPrevious = try previous.map { try sealer.sealWebhookSecret($0.secret, endpointID: id) }
         let expiresMilliseconds = previous.map { $0.expiresIn.components.seconds * 1000 + $0.expiresIn.components.attoseconds / 1_000_000_000_000_000 }
         try await TestDatabase.withClient(self.url, purpose: .owner) { owner in
-            try await owner.query(
+            _ = try await owner.query(
                 """
                 INSERT INTO webhook_endpoints (id, url, events, secret_key_id, secret_sealed,
                                                previous_secret_key_id, previous_secret_sealed, previous_secret_expires_at)
