@@ -135,6 +135,28 @@ import Testing
         }
     }
 
+    /// `sharesFull` is false while an endpoint has room, and true when no endpoint is enabled.
+    @Test func aClaimSaysWhetherEveryShareIsFull() async throws {
+        try await WorkerFixture.with { fixture in
+            let endpoint = try await fixture.webhookEndpoint(url: "http://127.0.0.1:9/hooks/room", secret: .generate())
+            var tenants: [WorkerFixture.Tenant] = []
+            for index in 0..<3 { tenants.append(try await fixture.tenant("room-\(index)", issue: false)) }
+            try await fixture.recordEvents(tenants: tenants, perTenant: 1)
+            let queue = fixture.webhookQueue
+            let first = try await queue.claim(workerID: "a", limit: 256, lease: .seconds(30), perEndpointInFlight: 8, maxAttempts: 8)
+            #expect(first.deliveries.count == 3 && !first.sharesFull && !first.moreDue)
+            #expect(first.deliveries.allSatisfy { $0.endpointID == endpoint && $0.attempt == 1 && $0.claimedBy == "a" })
+            // Nothing left to claim, and room left: not full.
+            let empty = try await queue.claim(workerID: "a", limit: 256, lease: .seconds(30), perEndpointInFlight: 8, maxAttempts: 8)
+            #expect(empty.deliveries.isEmpty && !empty.sharesFull)
+            _ = try await fixture.client.query(
+                "UPDATE webhook_endpoints SET enabled = false, disabled_reason = 'gone', disabled_at = now()", logger: TestDatabase.logger
+            )
+            let none = try await queue.claim(workerID: "a", limit: 256, lease: .seconds(30), perEndpointInFlight: 8, maxAttempts: 8)
+            #expect(none.deliveries.isEmpty && none.sharesFull)
+        }
+    }
+
     @Test func answeredDeliveriesLeaveTheShareButKeepTheirTenantsOrder() async throws {
         try await WorkerFixture.with { fixture in
             _ = try await fixture.webhookEndpoint(url: "http://127.0.0.1:9/hooks/answered", secret: .generate())
