@@ -22,12 +22,12 @@
 #     once the previous one was delivered and 20 ms later; event-to-delivery = attempted_at (the
 #     worker's clock, after the 2xx) - occurred_at (the event's transaction), p50 and p99.
 # Measured on the 2-core machine (7 December 2026, evening, release build, receiver and PostgreSQL
-# on the same cores): one endpoint 5,600-6,800 deliveries/s in ten runs, 4,450-5,800 in four runs
+# on the same cores): one endpoint 5,550-6,800 deliveries/s in twenty runs, 4,450-5,800 in four runs
 # while the machine was busy (the afternoon's code 3,950-4,800 alternating with them); 8 endpoints
-# 5,100-6,600/s. CPU per delivery: the worker 119-144 us, PostgreSQL 71-88 us, the receiver
-# 55-70 us; bounded by the 2 cores. Before the claim and the recording were functions planned
+# 5,100-6,600/s. CPU per delivery: the worker 119-151 us, PostgreSQL 68-88 us, the receiver
+# 56-70 us; bounded by the 2 cores. Before the claim and the recording were functions planned
 # once per connection (0023, 0024) and an attempt set a timer only for a body: 5,250-5,700 in a
-# quiet hour, 3,950-5,450 on a busier machine, the worker 165-210 us a delivery. Before the claim
+# quiet hour, 3,950-5,450 on a busier machine, the worker 167-231 us a delivery. Before the claim
 # took the open endpoints and the scan's LIMIT as values read first (a subquery LIMIT the planner
 # could not see, the leases counted twice) and before the backlog was analyzed: 1,100-1,400/s
 # and 1,500-2,800/s. Idle event-to-delivery p50 4.0-5.5 ms, p99 6-9 ms.
