@@ -17,7 +17,8 @@
 -- arguments on every call: as a generic plan, the endpoint array and the scan's LIMIT are
 -- unknown to the planner, which is the plan the statement was written to avoid (the whole
 -- backlog sorted for each claim). What is saved is the parsing, the first statement's planning
--- and three round trips. The function's SET clause puts the setting back when it returns.
+-- and one round trip (four instead of five). The function's SET clause puts the setting back
+-- when it returns.
 --
 -- The claimed rows come first; the last row has a NULL id and says only `shares_full`: with
 -- what was claimed, every enabled endpoint is at its share (or none is enabled), so only an

@@ -53,7 +53,7 @@ import Testing
         }
     }
 
-    /// A database migrated before the comments of 0001-0006 were edited recorded their earlier
+    /// A database migrated before the comments of 0001-0006 and 0023 were edited recorded their earlier
     /// checksums: it is accepted, and nothing is applied again; any other checksum is refused.
     @Test func earlierTextsOfReleasedFilesThatDifferInCommentsOnlyAreAccepted() async throws {
         let migrations = try TestDatabase.migrations()

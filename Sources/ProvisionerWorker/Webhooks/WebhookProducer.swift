@@ -59,9 +59,7 @@ struct WebhookProducer: Sendable {
                         inFlight.add(deliveries.count)
                         sharesFull = shares && inFlight.value > 0
                         let batch = ClaimAttempts(size: deliveries.count)
-                        let targets = sender.targets(for: deliveries)
-                        for claim in deliveries {
-                            let target = targets[claim.endpointID] ?? sender.target(for: claim)
+                        for (claim, target) in sender.targeted(deliveries) {
                             group.addTask {
                                 await deliver(claim, to: target, wakeUps: wakeUps)
                                 inFlight.add(-1)

@@ -67,13 +67,15 @@ struct WebhookSender: Sendable {
         return .ready(url: url, secrets: secrets)
     }
 
-    /// The targets of a claim's deliveries, one per endpoint.
-    func targets(for claims: [ClaimedDelivery]) -> [UUID: WebhookTarget] {
+    /// Each of a claim's deliveries with its target, made once per endpoint.
+    func targeted(_ claims: [ClaimedDelivery]) -> [(claim: ClaimedDelivery, target: WebhookTarget)] {
         var targets: [UUID: WebhookTarget] = [:]
-        for claim in claims where targets[claim.endpointID] == nil {
-            targets[claim.endpointID] = target(for: claim)
+        return claims.map { claim in
+            if let made = targets[claim.endpointID] { return (claim, made) }
+            let made = target(for: claim)
+            targets[claim.endpointID] = made
+            return (claim, made)
         }
-        return targets
     }
 
     func attempt(_ claim: ClaimedDelivery, to target: WebhookTarget, now: Date = Date()) async -> WebhookAttempt {
