@@ -129,6 +129,19 @@ END
 $$;
 
 --
+-- Name: claim_verifications(text, text, text, integer, bigint, bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.claim_verifications(role_name text, all_tenants text, scope_tenant_id text, batch_limit integer, max_bytes bigint, lease_ms bigint, worker text) RETURNS TABLE(id uuid, tenant_id uuid, verification_version integer, attempts integer, client_id text, sealed_key_id text, sealed_file bytea, requested_at timestamp with time zone, uri_set_version integer, uri_set_host text, javascript_origins text[], redirect_uris text[], secret_carried_from uuid, client_id_in_use_elsewhere boolean, picked_count bigint, trace_parent text, trace_state text)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM take_role_and_scope(role_name, all_tenants, scope_tenant_id);
+    RETURN QUERY SELECT * FROM claim_verifications(batch_limit, max_bytes, lease_ms, worker);
+END
+$$;
+
+--
 -- Name: claim_webhook_deliveries(text, integer, bigint, integer, integer, uuid[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -318,6 +331,19 @@ END
 $$;
 
 --
+-- Name: complete_verifications(text, text, text, uuid[], integer[], text[], jsonb[], integer[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.complete_verifications(role_name text, all_tenants text, scope_tenant_id text, ids uuid[], versions integer[], verdicts text[], findings_list jsonb[], uri_versions integer[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM take_role_and_scope(role_name, all_tenants, scope_tenant_id);
+    RETURN complete_verifications(ids, versions, verdicts, findings_list, uri_versions);
+END
+$$;
+
+--
 -- Name: complete_webhook_deliveries(uuid[], text[], integer[], text[], boolean[], integer[], timestamp with time zone[], timestamp with time zone[], text[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -381,6 +407,24 @@ BEGIN
     UPDATE tenants SET active_health_state = NEW.health_state
     WHERE id = NEW.tenant_id AND active_credential_id = NEW.id;
     RETURN NULL;
+END
+$$;
+
+--
+-- Name: credential_record(text, text, text, uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.credential_record(role_name text, all_tenants text, scope_tenant_id text, credential uuid, tenant uuid) RETURNS TABLE(id uuid, tenant_id uuid, slug text, state text, uploaded_at timestamp with time zone, uploaded_by text, sha256 text, client_type text, client_id text, project_id text, client_secret_hint text, uri_set_version integer, verified_at timestamp with time zone, attempts integer, findings text, uploaded_at_micros bigint, health_state text, health_checked_at timestamp with time zone, health_uris text)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM take_role_and_scope(role_name, all_tenants, scope_tenant_id);
+    RETURN QUERY
+    SELECT c.id, c.tenant_id, t.slug, c.state, c.uploaded_at, c.uploaded_by, c.sha256, c.client_type, c.client_id,
+           c.project_id, c.client_secret_hint, c.uri_set_version, c.verified_at, c.attempts, c.findings::text,
+           (extract(epoch FROM c.uploaded_at) * 1000000)::bigint, c.health_state, c.health_checked_at, c.health_uris::text
+    FROM credentials c JOIN tenants t ON t.id = c.tenant_id
+    WHERE c.id = credential AND c.tenant_id = tenant;
 END
 $$;
 
@@ -468,6 +512,18 @@ CREATE FUNCTION public.take_google_requests(wanted integer, per_minute integer) 
         RETURNING t.n
     )
     SELECT coalesce((SELECT n FROM updated), 0)
+$$;
+
+--
+-- Name: take_role_and_scope(text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.take_role_and_scope(role_name text, all_tenants text, tenant_id text) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT set_config('role', role_name, true),
+           set_config('provisioner.all_tenants', all_tenants, true),
+           set_config('provisioner.tenant_id', tenant_id, true);
 $$;
 
 --

@@ -354,9 +354,10 @@ import Testing
         }
     }
 
-    /// The role is taken in one place, the first statement of every transaction
-    /// (`Database.takeRoleAndScope`): no other SQL of `Sources/` issues SET ROLE, RESET ROLE,
-    /// SET SESSION AUTHORIZATION or set_config('role', ...).
+    /// The role is taken in one place, the SQL function `take_role_and_scope` (migration 0025),
+    /// which `Database.takeRoleAndScope` calls first in every transaction and a one-call unit
+    /// calls first in its function: no SQL of `Sources/` issues SET ROLE, RESET ROLE,
+    /// SET SESSION AUTHORIZATION or set_config('role', ...), and no migration but that one does.
     @Test func noSourceChangesTheRole() throws {
         let sources = try SourceLines()
         var offenders: [String] = []
@@ -368,6 +369,20 @@ import Testing
             }
         }
         #expect(sources.filesScanned > 10)
-        #expect(offenders == ["Database.swift: SELECT set_config('role', \\(role), true),"], "\(offenders)")
+        #expect(offenders.isEmpty, "\(offenders)")
+
+        let migrations = try FileManager.default.contentsOfDirectory(atPath: TestDatabase.migrationsDirectory).filter { $0.hasSuffix(".sql") }
+        var setters: [String] = []
+        for name in migrations {
+            let text = try String(contentsOfFile: TestDatabase.migrationsDirectory + "/" + name, encoding: .utf8)
+            for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).hasPrefix("--") {
+                let upper = line.uppercased()
+                if upper.contains("SET ROLE") || upper.contains("SET_CONFIG('ROLE'") || upper.contains("SESSION AUTHORIZATION") {
+                    setters.append("\(name): \(line.trimmingCharacters(in: .whitespaces))")
+                }
+            }
+        }
+        #expect(migrations.count > 20)
+        #expect(setters == ["0025_one_call_units.sql: SELECT set_config('role', role_name, true),"], "\(setters)")
     }
 }

@@ -59,18 +59,62 @@ public struct Database: Sendable {
         }
     }
 
-    /// The first statement of every transaction: `SET LOCAL ROLE provisioner_app` and the
-    /// scope that the row-level-security policies read, in one round trip.
+    /// The first statement of every transaction: the role `provisioner_app` and the scope that
+    /// the row-level-security policies read, transaction-local, in one round trip. The SQL
+    /// function `take_role_and_scope` is the one definition of that step; a unit of work that is
+    /// one function call (`call`) takes it inside the function instead.
     static func takeRoleAndScope(_ scope: AccessScope, role: String = DatabaseClientFactory.applicationRole) -> PostgresQuery {
-        let (allTenants, tenantID): (String, String) = switch scope {
+        "SELECT take_role_and_scope(\(RoleAndScope(scope, role: role)))"
+    }
+}
+
+extension Database {
+    /// A unit of work that is one call of a function whose first statement takes the role and
+    /// scope (`take_role_and_scope`): the query is given the arguments to pass it, e.g.
+    /// `{ "SELECT * FROM credential_record(\($0), \(id), \(tenantID))" }`. One round trip in
+    /// the call's implicit transaction, where `transaction` spends four (BEGIN, the role, the
+    /// statement, COMMIT); the settings end with it as they do at COMMIT. Under the deadline,
+    /// its rows read into memory.
+    @discardableResult
+    public func call(_ scope: AccessScope, _ query: (RoleAndScope) -> PostgresQuery) async throws -> [PostgresRow] {
+        let query = query(RoleAndScope(scope, role: role))
+        do {
+            let unit: @Sendable () async throws -> [PostgresRow] = { [client, logger] in
+                try await client.query(query, logger: logger).collect()
+            }
+            guard let deadline else { return try await unit() }
+            return try await withDeadline(deadline, unit)
+        } catch let error where DatabaseUnavailable.isUnavailability(error) {
+            throw DatabaseUnavailable()
+        }
+    }
+}
+
+/// The arguments of `take_role_and_scope(role_name, all_tenants, tenant_id)`, which a function
+/// that is a unit of work of its own (`Database.call`) takes first and passes on. Interpolated
+/// into a `PostgresQuery` as those three binds.
+public struct RoleAndScope: Sendable {
+    let role: String
+    let allTenants: String
+    let tenantID: String
+
+    init(_ scope: AccessScope, role: String) {
+        self.role = role
+        (allTenants, tenantID) = switch scope {
         case .allTenants: ("on", "")
         case .tenant(let id): ("off", id.uuidString.lowercased())
         }
-        return """
-            SELECT set_config('role', \(role), true),
-                   set_config('provisioner.all_tenants', \(allTenants), true),
-                   set_config('provisioner.tenant_id', \(tenantID), true)
-            """
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// `role_name, all_tenants, tenant_id` as three binds.
+    public mutating func appendInterpolation(_ taking: RoleAndScope) {
+        appendInterpolation(taking.role)
+        appendLiteral(", ")
+        appendInterpolation(taking.allTenants)
+        appendLiteral(", ")
+        appendInterpolation(taking.tenantID)
     }
 }
 

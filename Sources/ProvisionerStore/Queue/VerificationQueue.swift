@@ -105,10 +105,10 @@ public struct VerificationQueue: Sendable {
     /// beyond the budget are locked only for the statement and stay `pending` for the next claim.
     public func claim(limit: Int, maxBytes: Int = Self.defaultMaxBatchBytes, lease: Duration, workerID: String) async throws -> ClaimedBatch {
         let leaseMilliseconds = Self.milliseconds(lease)
-        let rows = try await database.statement(
-            .allTenants,
-            "SELECT * FROM claim_verifications(\(Int32(clamping: limit)), \(Int64(maxBytes)), \(leaseMilliseconds), \(workerID))"
-        )
+        // One round trip: the function takes the role and scope itself (migration 0025).
+        let rows = try await database.call(.allTenants) {
+            "SELECT * FROM claim_verifications(\($0), \(Int32(clamping: limit)), \(Int64(maxBytes)), \(leaseMilliseconds), \(workerID))"
+        }
         var claimed: [ClaimedVerification] = []
         var picked = 0
         for (id, tenantID, version, attempt, clientID, keyID, sealed, pendingSince, uriVersion, host, origins, redirects, carriedFrom, inUse, pickedCount,
@@ -141,14 +141,14 @@ public struct VerificationQueue: Sendable {
         guard !outcomes.isEmpty else { return 0 }
         let encoder = JSONEncoder()
         let findings = try outcomes.map { String(decoding: try encoder.encode($0.findings), as: UTF8.self) }
-        let rows = try await database.statement(
-            .allTenants,
+        // One round trip: the function takes the role and scope itself (migration 0025).
+        let rows = try await database.call(.allTenants) {
             """
             SELECT complete_verifications(
-                \(outcomes.map(\.credentialID))::uuid[], \(outcomes.map(\.version))::integer[],
+                \($0), \(outcomes.map(\.credentialID))::uuid[], \(outcomes.map(\.version))::integer[],
                 \(outcomes.map(\.state.rawValue))::text[], \(findings)::jsonb[], \(outcomes.map { $0.uriSetVersion ?? 0 })::integer[])
             """
-        )
+        }
         for recorded in try rows.decode(Int.self) { return recorded }
         return 0
     }

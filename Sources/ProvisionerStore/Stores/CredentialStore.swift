@@ -202,10 +202,10 @@ public struct PostgresCredentialStore: CredentialStore {
         }
     }
 
+    /// What a client polls its upload's verdict with: one round trip, as `credential_record`
+    /// takes the role and scope itself (migration 0025) and keeps its plan for the connection.
     public func get(tenantID: UUID, id: UUID, scope: AccessScope) async throws -> CredentialRecord? {
-        try await database.transaction(scope) { connection in
-            try await Self.fetch(id: id, tenantID: tenantID, on: connection, logger: database.logger)
-        }
+        try Self.decode(try await database.call(scope) { "SELECT * FROM credential_record(\($0), \(id), \(tenantID))" }).first
     }
 
     public func active(tenantID: UUID, scope: AccessScope) async throws -> CredentialRecord? {
@@ -312,10 +312,15 @@ public struct PostgresCredentialStore: CredentialStore {
     }
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [CredentialRecord] {
+        try decode(try await rows.collect())
+    }
+
+    /// The rows of `columns` (or of `credential_record`, which returns them in that order).
+    static func decode(_ rows: [PostgresRow]) throws -> [CredentialRecord] {
         let decoder = JSONDecoder()
         var records: [CredentialRecord] = []
-        for try await (id, tenantID, slug, state, uploadedAt, uploadedBy, sha256, clientType, clientID, projectID, hint, uriVersion, verifiedAt, attempts, findings, micros, healthState, checkedAt, healthURIs)
-            in rows.decode((UUID, UUID, String, String, Date, String, String, String?, String?, String?, String?, Int?, Date?, Int, String, Int64, String, Date?, String).self)
+        for (id, tenantID, slug, state, uploadedAt, uploadedBy, sha256, clientType, clientID, projectID, hint, uriVersion, verifiedAt, attempts, findings, micros, healthState, checkedAt, healthURIs)
+            in try rows.decode((UUID, UUID, String, String, Date, String, String, String?, String?, String?, String?, Int?, Date?, Int, String, Int64, String, Date?, String).self)
         {
             records.append(CredentialRecord(
                 id: id, tenantID: tenantID, tenantSlug: slug, state: CredentialState(rawValue: state) ?? .pending,
