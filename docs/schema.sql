@@ -18,6 +18,19 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
 
 --
+-- Name: append_audit_event(uuid, text, text, uuid, text, text, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.append_audit_event(token_id uuid, actor_role text, actor_name text, tenant_id uuid, tenant_slug text, action text, target text, result text, request_id text, source_address text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO audit_events (token_id, actor_role, actor_name, tenant_id, tenant_slug, action, target, result, request_id, source_address)
+    VALUES (token_id, actor_role, actor_name, tenant_id, tenant_slug, action, target, result, request_id, source_address);
+END
+$$;
+
+--
 -- Name: audit_events_page(text, text, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -691,6 +704,55 @@ BEGIN
     END;
     RETURN NEW;
 END
+$$;
+
+--
+-- Name: upload_credential(text, text, text, uuid, uuid, text, uuid, text, text, text, text, text, text, bytea, uuid, text, text, uuid, uuid, text, text, uuid, text, text, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.upload_credential(role_name text, all_tenants text, scope_tenant_id text, new_id uuid, new_tenant_id uuid, new_uploaded_by text, new_uploaded_by_token uuid, new_sha256 text, new_client_type text, new_client_id text, new_project_id text, new_client_secret_hint text, new_sealed_key_id text, new_sealed_file bytea, new_secret_carried_from uuid, new_trace_parent text, new_trace_state text, new_idempotency_record_id uuid, audit_token_id uuid, audit_actor_role text, audit_actor_name text, audit_tenant_id uuid, audit_tenant_slug text, audit_action text, audit_target text, audit_result text, audit_request_id text, audit_source_address text) RETURNS TABLE(id uuid, tenant_id uuid, slug text, state text, uploaded_at timestamp with time zone, uploaded_by text, sha256 text, client_type text, client_id text, project_id text, client_secret_hint text, uri_set_version integer, verified_at timestamp with time zone, attempts integer, findings text, uploaded_at_micros bigint, health_state text, health_checked_at timestamp with time zone, health_uris text)
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_column
+DECLARE
+    stored_at timestamptz;
+    made uuid;
+BEGIN
+    PERFORM take_role_and_scope(role_name, all_tenants, scope_tenant_id);
+    INSERT INTO credentials (id, tenant_id, uploaded_by, uploaded_by_token, sha256, client_type, client_id, project_id,
+                             client_secret_hint, sealed_key_id, sealed_file, secret_carried_from, trace_parent, trace_state,
+                             idempotency_record_id)
+    VALUES (new_id, new_tenant_id, new_uploaded_by, new_uploaded_by_token, new_sha256, new_client_type, new_client_id,
+            new_project_id, new_client_secret_hint, new_sealed_key_id, new_sealed_file, new_secret_carried_from,
+            new_trace_parent, new_trace_state, new_idempotency_record_id)
+    ON CONFLICT (idempotency_record_id) WHERE idempotency_record_id IS NOT NULL DO NOTHING
+    RETURNING uploaded_at INTO stored_at;
+    IF stored_at IS NULL THEN
+        SELECT c.id INTO made FROM credentials c
+        WHERE c.idempotency_record_id = new_idempotency_record_id AND c.tenant_id = new_tenant_id;
+        RETURN QUERY SELECT * FROM credential_record(role_name, all_tenants, scope_tenant_id, made, new_tenant_id);
+        RETURN;
+    END IF;
+    UPDATE tenants t SET latest_credential_id = new_id, latest_credential_state = 'pending',
+                         latest_credential_uploaded_at = stored_at, updated_at = now()
+    WHERE t.id = new_tenant_id
+      AND (t.latest_credential_id IS NULL
+           OR (stored_at, new_id) > (t.latest_credential_uploaded_at, t.latest_credential_id));
+    PERFORM wake_verification_workers();
+    PERFORM append_audit_event(audit_token_id, audit_actor_role, audit_actor_name, audit_tenant_id, audit_tenant_slug,
+                               audit_action, audit_target, audit_result, audit_request_id, audit_source_address);
+    RETURN QUERY SELECT * FROM credential_record(role_name, all_tenants, scope_tenant_id, new_id, new_tenant_id);
+END
+$$;
+
+--
+-- Name: wake_verification_workers(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.wake_verification_workers() RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT pg_notify('verification_queue', '');
 $$;
 
 --
@@ -1880,6 +1942,13 @@ CREATE POLICY webhook_endpoints_all_tenants ON public.webhook_endpoints USING ((
 GRANT USAGE ON SCHEMA public TO provisioner_app;
 
 --
+-- Name: FUNCTION append_audit_event(token_id uuid, actor_role text, actor_name text, tenant_id uuid, tenant_slug text, action text, target text, result text, request_id text, source_address text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.append_audit_event(token_id uuid, actor_role text, actor_name text, tenant_id uuid, tenant_slug text, action text, target text, result text, request_id text, source_address text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.append_audit_event(token_id uuid, actor_role text, actor_name text, tenant_id uuid, tenant_slug text, action text, target text, result text, request_id text, source_address text) TO provisioner_app;
+
+--
 -- Name: FUNCTION audit_events_page(for_tenant text, for_action text, before_id bigint, max_rows bigint); Type: ACL; Schema: public; Owner: -
 --
 
@@ -1983,6 +2052,13 @@ REVOKE ALL ON FUNCTION public.tenant_search_sync() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public.tenant_state_counts_apply() FROM PUBLIC;
+
+--
+-- Name: FUNCTION wake_verification_workers(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.wake_verification_workers() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.wake_verification_workers() TO provisioner_app;
 
 --
 -- Name: FUNCTION webhook_record_events(types text[], tenant_ids uuid[], credential_ids uuid[], uri_set_versions integer[]); Type: ACL; Schema: public; Owner: -

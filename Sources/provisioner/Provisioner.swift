@@ -100,8 +100,8 @@ func checkApplicationRole(_ environment: ServiceEnvironment, logger: Logger) asy
             FileHandle.standardError.write(Data("provisioner: \(refusal.description)\n".utf8))
             throw ExitCode(1)
         } catch {
-            // undefined role (invalid_parameter_value at start-up, undefined_object): not migrated.
-            let notMigrated = ["22023", "42704"].contains((error as? PSQLError)?.serverInfo?[.sqlState] ?? "")
+            // No role yet, or no function to take it with: not migrated (or not to this binary).
+            let notMigrated = Migrator.isNotMigrated(error)
             guard notMigrated || DatabaseUnavailable.isUnavailability(error) else {
                 FileHandle.standardError.write(Data(
                     "provisioner: cannot check the database role at start-up: \(DatabaseUnavailable.safeDescription(of: error))\n".utf8

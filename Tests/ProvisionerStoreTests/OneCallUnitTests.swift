@@ -109,8 +109,10 @@ import Testing
                 let names = Set(rows.map(\.0))
                 #expect(names.isSuperset(of: ["claim_verifications", "complete_verifications", "credential_record"]), "\(names)")
                 for (name, source) in rows {
-                    let statements = source.split(separator: ";").map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
-                    let first = statements.first.map { $0.hasPrefix("BEGIN ") ? String($0.dropFirst("BEGIN ".count)) : $0 }
+                    // The body's first statement: after the first BEGIN (declarations come before it).
+                    let words = source.split(whereSeparator: \.isWhitespace)
+                    let body = words.firstIndex(of: "BEGIN").map { words[($0 + 1)...].joined(separator: " ") } ?? ""
+                    let first = body.split(separator: ";").first.map(String.init)
                     #expect(first == "PERFORM take_role_and_scope(role_name, all_tenants, scope_tenant_id)", "\(name) starts with \(first ?? "nothing")")
                 }
             }

@@ -195,3 +195,14 @@ public struct Migrator: Sendable {
 extension Migration {
     var fileName: String { String(format: "%04d", version) + "_" + name + ".sql" }
 }
+
+extension Migrator {
+    /// Whether `error` says the database lacks what `provisioner migrate` makes, rather than
+    /// that it is away: the application role (invalid_parameter_value when a transaction takes
+    /// it, undefined_object), a table (undefined_table: the migrations table first) or a
+    /// function (undefined_function: `take_role_and_scope`, the first statement of every unit).
+    public static func isNotMigrated(_ error: any Error) -> Bool {
+        guard let sqlState = (error as? PSQLError)?.serverInfo?[.sqlState] else { return false }
+        return ["22023", "42704", "42P01", "42883"].contains(sqlState)
+    }
+}

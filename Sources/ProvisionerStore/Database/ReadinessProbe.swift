@@ -29,10 +29,10 @@ public struct ReadinessProbe: Sendable {
             let missing = expectedVersions.subtracting(applied.keys).sorted()
             return missing.isEmpty ? .ready : .migrationsMissing(missing)
         } catch {
-            // A database `provisioner migrate` never ran on answers, but without the
-            // application role (invalid_parameter_value when the transaction takes it) or the migrations table
-            // (undefined_table): that is missing migrations, not an outage.
-            if let sqlState = (error as? PSQLError)?.serverInfo?[.sqlState], ["22023", "42P01"].contains(sqlState) {
+            // A database `provisioner migrate` never ran (or not this binary's migrations)
+            // answers, but without the role, the function that takes it or the migrations
+            // table: that is missing migrations, not an outage.
+            if Migrator.isNotMigrated(error) {
                 return .migrationsMissing(expectedVersions.sorted())
             }
             logger.debug("readiness check failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])

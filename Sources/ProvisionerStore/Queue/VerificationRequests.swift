@@ -11,14 +11,12 @@ import ProvisionerDomain
 /// A NOTIFY sent inside a transaction is delivered when it commits, and not at all when it
 /// rolls back: a worker is never woken for a request that did not happen.
 public enum VerificationRequests {
-    /// The expression that wakes the workers (at commit of the surrounding transaction, if any).
+    /// Wakes the workers (at commit of the surrounding transaction, if any), by
+    /// `wake_verification_workers()` (migration 0026), a NOTIFY on `VerificationQueue.channel`.
     /// A new upload's queue columns are the table's defaults (`pending`, due now, version 1, no
-    /// attempt), so asking for its verification is this, in the statement that inserts it
-    /// (`PostgresCredentialStore.upload`).
-    static let wakeWorkers = "pg_notify('\(VerificationQueue.channel)', '')"
-
-    /// Wakes the workers (at commit of the surrounding transaction, if any).
-    static var notifyWorkers: PostgresQuery { "SELECT \(unescaped: wakeWorkers)" }
+    /// attempt), so asking for its verification is that call alone, which `upload_credential`
+    /// makes in the same unit of work (`PostgresCredentialStore.upload`).
+    static var notifyWorkers: PostgresQuery { "SELECT wake_verification_workers()" }
 
     /// A new verification of an existing upload (`RequeueReason.reverification` or
     /// `.uriSetIssued`): back to `pending`, due now, attempts from zero, and a new version, so a

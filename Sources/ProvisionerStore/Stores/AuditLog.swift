@@ -116,16 +116,10 @@ public struct PostgresAuditStore: AuditStore {
         }
     }
 
-    /// Appends one row on a connection inside the caller's transaction.
+    /// Appends one row on a connection inside the caller's transaction, by `append_audit_event`
+    /// (migration 0026), which a one-call unit of work such as `upload_credential` calls too.
     public static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(
-            """
-            INSERT INTO audit_events (token_id, actor_role, actor_name, tenant_id, tenant_slug, action, target, result, request_id, source_address)
-            VALUES (\(entry.actor.tokenID), \(entry.actor.role?.rawValue), \(entry.actor.name), \(entry.tenantID), \(entry.tenantSlug),
-                    \(entry.action), \(entry.target), \(entry.result), \(entry.requestID), \(entry.sourceAddress))
-            """,
-            logger: logger
-        )
+        try await connection.query("SELECT append_audit_event(\(entry))", logger: logger)
     }
 
     /// The page comes from `audit_events_page` (migration 0009), whose SET clause gives it the
@@ -157,5 +151,31 @@ public struct PostgresAuditStore: AuditStore {
         SELECT id, at, token_id, actor_role, actor_name, tenant_slug, action, target, result, request_id, count
         FROM audit_events_page(\(tenantSlug), \(action), \(beforeID), \(limit))
         """
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// The arguments of `append_audit_event(token_id, actor_role, actor_name, tenant_id,
+    /// tenant_slug, action, target, result, request_id, source_address)` as ten binds.
+    mutating func appendInterpolation(_ entry: AuditEntry) {
+        appendInterpolation(entry.actor.tokenID)
+        appendLiteral(", ")
+        appendInterpolation(entry.actor.role?.rawValue)
+        appendLiteral(", ")
+        appendInterpolation(entry.actor.name)
+        appendLiteral(", ")
+        appendInterpolation(entry.tenantID)
+        appendLiteral(", ")
+        appendInterpolation(entry.tenantSlug)
+        appendLiteral(", ")
+        appendInterpolation(entry.action)
+        appendLiteral(", ")
+        appendInterpolation(entry.target)
+        appendLiteral(", ")
+        appendInterpolation(entry.result)
+        appendLiteral(", ")
+        appendInterpolation(entry.requestID)
+        appendLiteral(", ")
+        appendInterpolation(entry.sourceAddress)
     }
 }

@@ -97,68 +97,30 @@ public struct PostgresCredentialStore: CredentialStore {
         c.health_state, c.health_checked_at, c.health_uris::text
         """
 
+    /// One round trip: `upload_credential` (migration 0026) takes the role and the tenant's
+    /// scope, stores the row, moves the tenant's latest pointer, wakes the workers at commit,
+    /// appends the audit row and returns the record as stored. For an idempotency key whose
+    /// upload is already there (its first request died before its answer was stored), that
+    /// upload is returned and nothing is written.
     public func upload(_ credential: NewCredential, audit: AuditEntry) async throws -> CredentialRecord {
-        try await database.transaction(.tenant(credential.tenantID)) { connection in
-            let logger = database.logger
-            let summary = credential.summary
-            // The request's trace context when tracing is on (the verification span links to it).
-            let trace = QueuedTraceContext.current
-            let idempotencyRecord = IdempotentRequest.recordID
-            // One statement, one round trip: the row, the tenant's latest pointer, the workers'
-            // wake-up (sent at commit) and the record as stored. Nothing of it runs when the key's
-            // upload is already there (`inserted` is empty).
-            //
-            // The tenant's latest upload is the newest by (uploaded_at, id), the order of every
-            // list: concurrent uploads commit in any order, so the pointer only ever moves forward.
-            // (Waiting on the tenant row's lock, PostgreSQL checks the condition again against the
-            // row as the other upload left it.)
-            let rows = try await connection.query(
-                """
-                WITH inserted AS (
-                    INSERT INTO credentials (id, tenant_id, uploaded_by, uploaded_by_token, sha256, client_type, client_id, project_id,
-                                             client_secret_hint, sealed_key_id, sealed_file, secret_carried_from, trace_parent, trace_state,
-                                             idempotency_record_id)
-                    VALUES (\(credential.id), \(credential.tenantID), \(credential.uploadedBy.name ?? "unknown"), \(credential.uploadedBy.tokenID),
-                            \(summary.sha256), \(summary.clientType?.rawValue), \(summary.clientID), \(summary.projectID),
-                            \(summary.clientSecretHint), \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)),
-                            \(credential.secretCarriedFrom), \(trace?.traceParent), \(trace?.traceState), \(idempotencyRecord))
-                    ON CONFLICT (idempotency_record_id) WHERE idempotency_record_id IS NOT NULL DO NOTHING
-                    RETURNING *
-                ), latest AS (
-                    UPDATE tenants t SET latest_credential_id = c.id, latest_credential_state = 'pending',
-                                         latest_credential_uploaded_at = c.uploaded_at, updated_at = now()
-                    FROM inserted c
-                    WHERE t.id = c.tenant_id
-                      AND (t.latest_credential_id IS NULL
-                           OR (c.uploaded_at, c.id) > (t.latest_credential_uploaded_at, t.latest_credential_id))
-                ), woken AS (
-                    SELECT \(unescaped: VerificationRequests.wakeWorkers) FROM inserted
-                )
-                -- Read, as a SELECT in WITH runs only when something reads it.
-                SELECT \(unescaped: Self.columns) FROM inserted c JOIN tenants t ON t.id = c.tenant_id
-                WHERE (SELECT count(*) FROM woken) = 1
-                """,
-                logger: logger
-            )
-            guard let record = try await Self.decode(rows).first else {
-                // This key's first request made the upload and died before its answer was
-                // stored: that upload is the answer, not a second one.
-                guard let idempotencyRecord else { throw DatabaseUnavailable() }
-                let made = try await connection.query(
-                    "SELECT id FROM credentials WHERE idempotency_record_id = \(idempotencyRecord) AND tenant_id = \(credential.tenantID)",
-                    logger: logger
-                ).collect().decode(UUID.self)
-                guard let id = made.first,
-                      let record = try await Self.fetch(id: id, tenantID: credential.tenantID, on: connection, logger: logger)
-                else { throw DatabaseUnavailable() }
-                return record
-            }
-            var audit = audit
-            audit.tenantID = credential.tenantID
-            audit.target = "credential:\(credential.id.uuidString.lowercased())"
-            try await PostgresAuditStore.append(audit, on: connection, logger: logger)
-            return record
+        let summary = credential.summary
+        // The request's trace context when tracing is on (the verification span links to it).
+        let trace = QueuedTraceContext.current
+        let idempotencyRecord = IdempotentRequest.recordID
+        var audit = audit
+        audit.tenantID = credential.tenantID
+        audit.target = "credential:\(credential.id.uuidString.lowercased())"
+        let rows = try await database.call(.tenant(credential.tenantID)) {
+            """
+            SELECT * FROM upload_credential(
+                \($0), \(credential.id), \(credential.tenantID), \(credential.uploadedBy.name ?? "unknown"), \(credential.uploadedBy.tokenID),
+                \(summary.sha256), \(summary.clientType?.rawValue), \(summary.clientID), \(summary.projectID), \(summary.clientSecretHint),
+                \(credential.sealedFile.keyID), \(ByteBuffer(bytes: credential.sealedFile.combined)), \(credential.secretCarriedFrom),
+                \(trace?.traceParent), \(trace?.traceState), \(idempotencyRecord), \(audit))
+            """
         }
+        guard let record = try Self.decode(rows).first else { throw DatabaseUnavailable() }
+        return record
     }
 
     public func uploads(tenantID: UUID, clientID: String, limit: Int) async throws -> [SealedUpload] {
