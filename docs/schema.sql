@@ -18,6 +18,32 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
 
 --
+-- Name: credential_view; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.credential_view AS (
+	id uuid,
+	tenant_id uuid,
+	slug text,
+	state text,
+	uploaded_at timestamp with time zone,
+	uploaded_by text,
+	sha256 text,
+	client_type text,
+	client_id text,
+	project_id text,
+	client_secret_hint text,
+	uri_set_version integer,
+	verified_at timestamp with time zone,
+	attempts integer,
+	findings text,
+	uploaded_at_micros bigint,
+	health_state text,
+	health_checked_at timestamp with time zone,
+	health_uris text
+);
+
+--
 -- Name: append_audit_event(uuid, text, text, uuid, text, text, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -427,7 +453,7 @@ $$;
 -- Name: credential_record(text, text, text, uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.credential_record(role_name text, all_tenants text, scope_tenant_id text, credential uuid, tenant uuid) RETURNS TABLE(id uuid, tenant_id uuid, slug text, state text, uploaded_at timestamp with time zone, uploaded_by text, sha256 text, client_type text, client_id text, project_id text, client_secret_hint text, uri_set_version integer, verified_at timestamp with time zone, attempts integer, findings text, uploaded_at_micros bigint, health_state text, health_checked_at timestamp with time zone, health_uris text)
+CREATE FUNCTION public.credential_record(role_name text, all_tenants text, scope_tenant_id text, credential uuid, tenant uuid) RETURNS SETOF public.credential_view
     LANGUAGE plpgsql
     AS $$
 BEGIN
@@ -710,10 +736,9 @@ $$;
 -- Name: upload_credential(text, text, text, uuid, uuid, text, uuid, text, text, text, text, text, text, bytea, uuid, text, text, uuid, uuid, text, text, uuid, text, text, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.upload_credential(role_name text, all_tenants text, scope_tenant_id text, new_id uuid, new_tenant_id uuid, new_uploaded_by text, new_uploaded_by_token uuid, new_sha256 text, new_client_type text, new_client_id text, new_project_id text, new_client_secret_hint text, new_sealed_key_id text, new_sealed_file bytea, new_secret_carried_from uuid, new_trace_parent text, new_trace_state text, new_idempotency_record_id uuid, audit_token_id uuid, audit_actor_role text, audit_actor_name text, audit_tenant_id uuid, audit_tenant_slug text, audit_action text, audit_target text, audit_result text, audit_request_id text, audit_source_address text) RETURNS TABLE(id uuid, tenant_id uuid, slug text, state text, uploaded_at timestamp with time zone, uploaded_by text, sha256 text, client_type text, client_id text, project_id text, client_secret_hint text, uri_set_version integer, verified_at timestamp with time zone, attempts integer, findings text, uploaded_at_micros bigint, health_state text, health_checked_at timestamp with time zone, health_uris text)
+CREATE FUNCTION public.upload_credential(role_name text, all_tenants text, scope_tenant_id text, new_id uuid, new_tenant_id uuid, new_uploaded_by text, new_uploaded_by_token uuid, new_sha256 text, new_client_type text, new_client_id text, new_project_id text, new_client_secret_hint text, new_sealed_key_id text, new_sealed_file bytea, new_secret_carried_from uuid, new_trace_parent text, new_trace_state text, new_idempotency_record_id uuid, audit_token_id uuid, audit_actor_role text, audit_actor_name text, audit_tenant_id uuid, audit_tenant_slug text, audit_action text, audit_target text, audit_result text, audit_request_id text, audit_source_address text) RETURNS SETOF public.credential_view
     LANGUAGE plpgsql
     AS $$
-#variable_conflict use_column
 DECLARE
     stored_at timestamptz;
     made uuid;

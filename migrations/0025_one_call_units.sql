@@ -30,15 +30,19 @@ AS $$
            set_config('provisioner.tenant_id', tenant_id, true);
 $$;
 
--- One credential as the API shows it (PostgresCredentialStore.get, every GET a client polls
--- its upload's verdict with): the columns of PostgresCredentialStore.columns, in that order.
-CREATE FUNCTION credential_record(role_name text, all_tenants text, scope_tenant_id text, credential uuid, tenant uuid)
-RETURNS TABLE (
+-- A credential as the API shows it: the columns of PostgresCredentialStore.columns, in that
+-- order. What the units of work that return a credential return.
+CREATE TYPE credential_view AS (
     id uuid, tenant_id uuid, slug text, state text, uploaded_at timestamptz, uploaded_by text, sha256 text,
     client_type text, client_id text, project_id text, client_secret_hint text, uri_set_version integer,
     verified_at timestamptz, attempts integer, findings text, uploaded_at_micros bigint, health_state text,
     health_checked_at timestamptz, health_uris text
-)
+);
+
+-- One credential (PostgresCredentialStore.get, every GET a client polls its upload's verdict
+-- with).
+CREATE FUNCTION credential_record(role_name text, all_tenants text, scope_tenant_id text, credential uuid, tenant uuid)
+RETURNS SETOF credential_view
 LANGUAGE plpgsql
 AS $$
 BEGIN

@@ -59,15 +59,9 @@ CREATE FUNCTION upload_credential(
     audit_token_id uuid, audit_actor_role text, audit_actor_name text, audit_tenant_id uuid, audit_tenant_slug text,
     audit_action text, audit_target text, audit_result text, audit_request_id text, audit_source_address text
 )
-RETURNS TABLE (
-    id uuid, tenant_id uuid, slug text, state text, uploaded_at timestamptz, uploaded_by text, sha256 text,
-    client_type text, client_id text, project_id text, client_secret_hint text, uri_set_version integer,
-    verified_at timestamptz, attempts integer, findings text, uploaded_at_micros bigint, health_state text,
-    health_checked_at timestamptz, health_uris text
-)
+RETURNS SETOF credential_view
 LANGUAGE plpgsql
 AS $$
-#variable_conflict use_column
 DECLARE
     stored_at timestamptz;
     made uuid;
