@@ -142,7 +142,8 @@ extension PostgresClient {
 
 extension Database {
     /// One statement as a transaction of its own (the role and `scope` first), its rows read
-    /// into memory: the queues' auto-committed claims and completions.
+    /// into memory: the queues' auto-committed statements (those that are a function taking the
+    /// role itself go through `call`, one round trip).
     @discardableResult
     public func statement(_ scope: AccessScope, _ query: PostgresQuery) async throws -> [PostgresRow] {
         try await transaction(scope) { [logger] connection in

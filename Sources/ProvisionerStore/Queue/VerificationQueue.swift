@@ -67,8 +67,9 @@ public struct QueueStats: Sendable, Equatable {
 /// are rescued; failures are retried later. No transaction is held while a job runs.
 ///
 /// Each is one statement in a transaction of its own (`Database.statement`), which takes the
-/// role and the all-tenants scope first: no state is left on the connection, so the worker runs
-/// behind a pooler in transaction mode too.
+/// role and the all-tenants scope first, or, for the claim and the verdicts that every upload
+/// waits on, one function call that takes them itself (`Database.call`): no state is left on
+/// the connection either way, so the worker runs behind a pooler in transaction mode too.
 public struct VerificationQueue: Sendable {
     /// The channel uploads, re-verifications and retries notify.
     public static let channel = "verification_queue"
