@@ -70,6 +70,13 @@ import Testing
             #expect(again.headers[.location] == first.headers[.location])
             #expect(try await Self.credentialRows(url) == 1)
             #expect(try await CredentialFixture.count(url, "SELECT count(*)::int8 FROM audit_events WHERE action = 'credential.upload'") == 1)
+            // That one row names the upload and its tenant (written by upload_credential).
+            let uploadID = try #require(first.object?["id"] as? String)
+            #expect(try await CredentialFixture.count(url, """
+                SELECT count(*)::int8 FROM audit_events a JOIN tenants t ON t.id = a.tenant_id
+                WHERE a.action = 'credential.upload' AND a.result = 'success' AND a.target = 'credential:\(uploadID)'
+                  AND a.tenant_slug = 'acme' AND t.slug = 'acme'
+                """) == 1)
             // Its answer is stored now: a third request is a replay.
             let third = try await client.send(.post, "/v1/tenants/acme/credentials", token: setup.admin.token, body: file, headers: Self.key("crash-1"))
             #expect(third.headers[Self.replayedHeader] == "true")

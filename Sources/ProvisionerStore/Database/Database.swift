@@ -43,15 +43,20 @@ public struct Database: Sendable {
         _ scope: AccessScope,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        do {
-            let unit: @Sendable () async throws -> T = { [client, logger, role] in
-                try await client.transaction(logger: logger) { connection in
-                    // Read to the end: an error of the statement (a role that may not be
-                    // taken) comes with its rows, and must stop the transaction here.
-                    _ = try await connection.query(Self.takeRoleAndScope(scope, role: role), logger: logger).collect()
-                    return try await body(connection)
-                }
+        try await underDeadline { [client, logger, role] in
+            try await client.transaction(logger: logger) { connection in
+                // Read to the end: an error of the statement (a role that may not be
+                // taken) comes with its rows, and must stop the transaction here.
+                _ = try await connection.query(Self.takeRoleAndScope(scope, role: role), logger: logger).collect()
+                return try await body(connection)
             }
+        }
+    }
+
+    /// Every unit of work, `transaction` or `call`: under the deadline, and "the database does
+    /// not answer" for whatever means it is away.
+    private func underDeadline<T: Sendable>(_ unit: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
             guard let deadline else { return try await unit() }
             return try await withDeadline(deadline, unit)
         } catch let error where DatabaseUnavailable.isUnavailability(error) {
@@ -78,14 +83,8 @@ extension Database {
     @discardableResult
     public func call(_ scope: AccessScope, _ query: (RoleAndScope) -> PostgresQuery) async throws -> [PostgresRow] {
         let query = query(RoleAndScope(scope, role: role))
-        do {
-            let unit: @Sendable () async throws -> [PostgresRow] = { [client, logger] in
-                try await client.query(query, logger: logger).collect()
-            }
-            guard let deadline else { return try await unit() }
-            return try await withDeadline(deadline, unit)
-        } catch let error where DatabaseUnavailable.isUnavailability(error) {
-            throw DatabaseUnavailable()
+        return try await underDeadline { [client, logger] in
+            try await client.query(query, logger: logger).collect()
         }
     }
 }
