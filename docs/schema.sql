@@ -127,6 +127,7 @@ $$;
 
 CREATE FUNCTION public.claim_verifications(batch_limit integer, max_bytes bigint, lease_ms bigint, worker text) RETURNS TABLE(id uuid, tenant_id uuid, verification_version integer, attempts integer, client_id text, sealed_key_id text, sealed_file bytea, requested_at timestamp with time zone, uri_set_version integer, uri_set_host text, javascript_origins text[], redirect_uris text[], secret_carried_from uuid, client_id_in_use_elsewhere boolean, picked_count bigint, trace_parent text, trace_state text)
     LANGUAGE plpgsql
+    SET enable_bitmapscan TO 'off'
     AS $$
 #variable_conflict use_column
 BEGIN
@@ -270,6 +271,7 @@ CREATE FUNCTION public.complete_verifications(ids uuid[], versions integer[], ve
     SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
+    tenant_ids uuid[];
     locked uuid[];
     recorded integer;
 BEGIN
@@ -282,9 +284,14 @@ BEGIN
                        CASE WHEN cardinality(ids) <= 32 THEN 'force_generic_plan' ELSE 'force_custom_plan' END, true);
 
     -- 1. Tenant rows, of every job of the batch (taken or not), in id order. ORDER BY is
-    --    applied before FOR UPDATE, so rows are locked in that order.
+    --    applied before FOR UPDATE, so rows are locked in that order. The tenants are found
+    --    first, without a lock: a row that another batch updated while we waited for it is
+    --    rechecked against the statement's conditions, and with the credentials in the
+    --    statement each recheck scanned them again and sorted the whole `ids` array (see the
+    --    header).
+    SELECT array_agg(DISTINCT c.tenant_id) INTO tenant_ids FROM credentials c WHERE c.id = ANY (ids);
     PERFORM 1 FROM tenants t
-    WHERE t.id IN (SELECT c.tenant_id FROM credentials c WHERE c.id = ANY (ids))
+    WHERE t.id = ANY (tenant_ids)
     ORDER BY t.id
     FOR UPDATE;
 
@@ -980,9 +987,9 @@ CREATE TABLE public.credentials (
     CONSTRAINT credentials_health_last_error_check CHECK ((length(health_last_error) <= 500)),
     CONSTRAINT credentials_health_state_check CHECK ((health_state = ANY (ARRAY['unchecked'::text, 'ok'::text, 'propagating'::text, 'redirect_uri_not_registered'::text, 'client_deleted'::text, 'client_secret_invalid'::text]))),
     CONSTRAINT credentials_health_uris_check CHECK ((jsonb_typeof(health_uris) = 'array'::text)),
-    CONSTRAINT credentials_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT credentials_sha256_check CHECK (((length(sha256) = 64) AND (sha256 !~ '[^0-9a-f]'::text))),
     CONSTRAINT credentials_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'verifying'::text, 'verified'::text, 'rejected'::text, 'superseded'::text]))),
-    CONSTRAINT credentials_trace_parent_check CHECK ((trace_parent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
+    CONSTRAINT credentials_trace_parent_check CHECK (((length(trace_parent) = 55) AND (trace_parent !~ '[^0-9a-f-]'::text) AND ("left"(trace_parent, 3) = '00-'::text) AND (strpos(substr(trace_parent, 4), '-'::text) = 33) AND (strpos(substr(trace_parent, 37), '-'::text) = 17) AND (strpos(substr(trace_parent, 54), '-'::text) = 0))),
     CONSTRAINT credentials_trace_state_bounded CHECK (((trace_state IS NULL) OR ((trace_parent IS NOT NULL) AND (octet_length(trace_state) <= 512))))
 );
 
@@ -1138,7 +1145,7 @@ CREATE TABLE public.tenants (
     active_health_state text,
     CONSTRAINT tenants_calendar_default_event_color_check CHECK ((calendar_default_event_color = ANY (ARRAY['1'::text, '2'::text, '3'::text, '4'::text, '5'::text, '6'::text, '7'::text, '8'::text, '9'::text, '10'::text, '11'::text]))),
     CONSTRAINT tenants_display_name_check CHECK (((length(display_name) >= 1) AND (length(display_name) <= 200))),
-    CONSTRAINT tenants_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$'::text)),
+    CONSTRAINT tenants_slug_check CHECK ((((length(slug) >= 3) AND (length(slug) <= 63)) AND (slug !~ '[^a-z0-9-]'::text) AND ("left"(slug, 1) <> '-'::text) AND ("right"(slug, 1) <> '-'::text))),
     CONSTRAINT tenants_state_check CHECK ((state = ANY (ARRAY['suspended'::text, 'awaiting_uris'::text, 'awaiting_upload'::text, 'verifying'::text, 'verified'::text, 'rejected'::text])))
 );
 
