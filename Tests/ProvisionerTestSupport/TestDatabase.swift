@@ -30,22 +30,25 @@ public enum TestDatabase {
         try Migration.load(from: migrationsDirectory)
     }
 
-    /// Creates an empty database, optionally migrated, runs `body` with its URL, drops it.
+    /// Creates an empty database, optionally migrated (a copy of `MigratedTemplate`), runs
+    /// `body` with its URL, drops it.
     public static func withFreshDatabase<T: Sendable>(
         migrated: Bool = true,
         _ body: @Sendable (DatabaseURL) async throws -> T
     ) async throws -> T {
         let server = try serverURL()
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        try await withClient(server, purpose: .owner) { client in
-            try await client.query("CREATE DATABASE \(unescaped: String(name))", logger: logger)
-        }
-        let url = server.with(database: String(name))
         if migrated {
-            try await withClient(url, purpose: .owner) { client in
-                try await Migrator(client: client, logger: logger).migrate(try migrations())
+            let template = try await MigratedTemplate.shared.name(on: server)
+            try await withClient(server, purpose: .owner) { client in
+                try await client.query("CREATE DATABASE \(unescaped: String(name)) TEMPLATE \(unescaped: template)", logger: logger)
+            }
+        } else {
+            try await withClient(server, purpose: .owner) { client in
+                try await client.query("CREATE DATABASE \(unescaped: String(name))", logger: logger)
             }
         }
+        let url = server.with(database: String(name))
         do {
             let result = try await body(url)
             try? await drop(String(name), on: server)
