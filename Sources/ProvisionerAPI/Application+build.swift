@@ -118,13 +118,17 @@ public struct APIDependencies: Sendable {
     /// The tracer of the server spans (README, "Tracing"); nil, the default, when tracing is
     /// off: then the router has no tracing middleware at all.
     public var tracer: (any Tracer)? = nil
+    /// How long a request's unit of work may take before it answers 503 `database_unavailable`
+    /// ("the database does not answer"). The service's is 5 s; tests run under a longer one.
+    public var databaseDeadline: Duration?
 
     public init(
         postgres: PostgresClient, listenURL: DatabaseURL, migrations: [Migration], metrics: PrometheusCollectorRegistry,
         keyring: EncryptionKeyring, hostResolver: any HostResolver = SystemHostResolver(),
-        rateLimitClock: (@Sendable () -> Duration)? = nil
+        rateLimitClock: (@Sendable () -> Duration)? = nil, databaseDeadline: Duration? = Database.serviceDeadline
     ) {
         self.rateLimitClock = rateLimitClock
+        self.databaseDeadline = databaseDeadline
         self.postgres = postgres
         self.listenURL = listenURL
         self.migrations = migrations
@@ -142,7 +146,7 @@ public func buildApplication(
     services: [any Service] = [],
     logger: Logger
 ) throws -> some ApplicationProtocol {
-    let stores = APIStores(database: Database(client: dependencies.postgres, logger: logger))
+    let stores = APIStores(database: Database(client: dependencies.postgres, logger: logger, deadline: dependencies.databaseDeadline))
     let router = try buildRouter(configuration: configuration, dependencies: dependencies, stores: stores, logger: logger)
     let cleaner = IdempotencyKeyCleaner(store: stores.idempotency, interval: .seconds(300), logger: logger)
     let cacheListener = CacheInvalidationListener(listenURL: dependencies.listenURL, caches: stores.caches, logger: logger)

@@ -24,16 +24,13 @@ enum APIFixture {
 
     /// Runs `body` with the stores on a client of its own, connected as `provisioner_app`.
     ///
-    /// Without the service's 5 s deadline: set-up is not what a test measures, and its client
-    /// connects anew each time, which with every suite of a parallel run starting at once
-    /// (all their databases created and migrated together on two cores) took longer than that
-    /// now and then, failing tests that had not begun ("the database does not answer").
+    /// Under `TestDatabase.deadline`: its client connects anew each time.
     static func withStores<T: Sendable>(
         _ url: DatabaseURL,
         _ body: @Sendable (PostgresTenantStore, PostgresTokenStore) async throws -> T
     ) async throws -> T {
         try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-            let database = Database(client: client, logger: TestDatabase.logger, deadline: nil)
+            let database = Database(client: client, logger: TestDatabase.logger, deadline: TestDatabase.deadline)
             return try await body(PostgresTenantStore(database: database), PostgresTokenStore(database: database))
         }
     }

@@ -124,8 +124,7 @@ import Testing
 enum MatrixFixture {
     static func make(_ url: DatabaseURL) async throws -> [AuthorizationMatrixTests.Caller: String] {
         try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-            // Set-up, without the service's deadline (see `APIFixture.withStores`).
-            let database = Database(client: client, logger: TestDatabase.logger, deadline: nil)
+            let database = Database(client: client, logger: TestDatabase.logger, deadline: TestDatabase.deadline)
             let tenants = PostgresTenantStore(database: database)
             let tokens = PostgresTokenStore(database: database)
             func audit(_ action: String) -> AuditEntry {

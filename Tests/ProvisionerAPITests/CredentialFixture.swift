@@ -76,7 +76,8 @@ enum CredentialFixture {
                 listenURL: url,
                 migrations: try TestDatabase.migrations(),
                 metrics: PrometheusCollectorRegistry(),
-                keyring: keyring
+                keyring: keyring,
+                databaseDeadline: TestDatabase.deadline
             ),
             logger: logger
         )

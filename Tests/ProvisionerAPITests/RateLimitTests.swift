@@ -39,7 +39,8 @@ import Testing
                     keyring: testKeyring,
                     // Stopped: a bucket of 5 a minute gives one back every 12 s, which a run
                     // on a loaded machine can spend between two requests of a test.
-                    rateLimitClock: { .seconds(1000) }
+                    rateLimitClock: { .seconds(1000) },
+                    databaseDeadline: TestDatabase.deadline
                 ),
                 logger: logger
             )

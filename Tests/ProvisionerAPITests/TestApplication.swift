@@ -35,7 +35,8 @@ func withTestApplication<T: Sendable>(
                 migrations: try TestDatabase.migrations(),
                 metrics: PrometheusCollectorRegistry(),
                 keyring: testKeyring,
-                hostResolver: hostResolver
+                hostResolver: hostResolver,
+                databaseDeadline: TestDatabase.deadline
             ),
             logger: logger
         )

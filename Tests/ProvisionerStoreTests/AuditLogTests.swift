@@ -37,11 +37,9 @@ import Testing
     static func withStores<T: Sendable>(_ body: @Sendable (Stores) async throws -> T) async throws -> T {
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-                // No deadline for the tests' own writes: with every suite running at once on two
-                // cores, 40 concurrent writes through two connections took longer than the
-                // service's 5 s, and now and then longer than 30 s (the last one waits for the
-                // 39 before it), and the deadline is not what these tests are about.
-                let database = Database(client: client, logger: logger, deadline: nil)
+                // 40 concurrent writes through two connections: in a full parallel run the last
+                // one has waited longer than 30 s for the 39 before it (`TestDatabase.deadline`).
+                let database = Database(client: client, logger: logger, deadline: TestDatabase.deadline)
                 return try await body(Stores(
                     database: database, tenants: PostgresTenantStore(database: database), tokens: PostgresTokenStore(database: database),
                     audit: PostgresAuditStore(database: database), client: client

@@ -48,14 +48,11 @@ import Testing
             try await TestDatabase.withClient(url, purpose: .owner) { owner in
                 try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 4)) { client in
                     try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { other in
-                        // Without the service's 5 s deadline, as in APIFixture: with every suite
-                        // starting at once on two cores a set-up write can wait longer, and the
-                        // deadline is not what these tests are about.
-                        let database = Database(client: client, logger: logger, deadline: nil)
+                        let database = Database(client: client, logger: logger, deadline: TestDatabase.deadline)
                         let tokens = CachingTokenStore(base: PostgresTokenStore(database: database), timeToLive: timeToLive)
                         let tenants = CachingTenantStore(base: PostgresTenantStore(database: database), timeToLive: timeToLive)
                         let uriSets = CachingURISetStore(base: PostgresURISetStore(database: database), timeToLive: timeToLive)
-                        let otherDatabase = Database(client: other, logger: logger, deadline: nil)
+                        let otherDatabase = Database(client: other, logger: logger, deadline: TestDatabase.deadline)
                         let tenant = try await PostgresTenantStore(database: otherDatabase)
                             .create(slug: TenantSlug(validating: "acme"), displayName: "Acme", audit: audit)
                         let otherTokens = PostgresTokenStore(database: otherDatabase)

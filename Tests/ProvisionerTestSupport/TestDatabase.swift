@@ -13,6 +13,14 @@ public enum TestDatabase {
         return logger
     }()
 
+    /// The database deadline of the tests' own `Database`s and of the applications they build,
+    /// in place of the service's 5 s. `make test` runs every suite at once on two cores, and
+    /// under that load set-up writes, requests and their connections have waited longer than
+    /// 5 s (and 40 queued writes longer than 30 s), failing tests with "the database does not
+    /// answer" or 503 though nothing was wrong. The deadline itself is tested where it is the
+    /// subject (the readiness probe's, OperationsEndpointsTests); finite, so a hang still fails.
+    public static let deadline: Duration = .seconds(120)
+
     /// The folder of SQL migrations at the root of the checkout.
     public static let migrationsDirectory: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

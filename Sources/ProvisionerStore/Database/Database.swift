@@ -30,8 +30,12 @@ public struct Database: Sendable {
     /// The role each transaction takes: `provisioner_app` for everything the service runs.
     public var role: String
 
+    /// The service's deadline of a unit of work: a request answers 503 `database_unavailable`
+    /// past it rather than hold its client and a connection.
+    public static let serviceDeadline: Duration = .seconds(5)
+
     public init(
-        client: PostgresClient, logger: Logger, deadline: Duration? = .seconds(5), role: String = DatabaseClientFactory.applicationRole
+        client: PostgresClient, logger: Logger, deadline: Duration? = Database.serviceDeadline, role: String = DatabaseClientFactory.applicationRole
     ) {
         self.client = client
         self.logger = logger
