@@ -46,15 +46,10 @@ public enum TestDatabase {
     ) async throws -> T {
         let server = try serverURL()
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        if migrated {
-            let template = try await MigratedTemplate.shared.name(on: server)
-            try await withClient(server, purpose: .owner) { client in
-                try await client.query("CREATE DATABASE \(unescaped: String(name)) TEMPLATE \(unescaped: template)", logger: logger)
-            }
-        } else {
-            try await withClient(server, purpose: .owner) { client in
-                try await client.query("CREATE DATABASE \(unescaped: String(name))", logger: logger)
-            }
+        // template1 is what a plain CREATE DATABASE copies.
+        let template = migrated ? try await MigratedTemplate.shared.name(on: server) : "template1"
+        try await withClient(server, purpose: .owner) { client in
+            try await client.query("CREATE DATABASE \(unescaped: String(name)) TEMPLATE \(unescaped: template)", logger: logger)
         }
         let url = server.with(database: String(name))
         do {
