@@ -39,9 +39,16 @@ public enum TestDatabase {
     }
 
     /// Creates an empty database, optionally migrated (a copy of `MigratedTemplate`), runs
-    /// `body` with its URL, drops it.
+    /// `body` with its URL, drops it; at most `DatabaseSlots` tests at once.
     public static func withFreshDatabase<T: Sendable>(
         migrated: Bool = true,
+        _ body: @Sendable (DatabaseURL) async throws -> T
+    ) async throws -> T {
+        try await DatabaseSlots.shared.withSlot { try await withUnslottedFreshDatabase(migrated: migrated, body) }
+    }
+
+    private static func withUnslottedFreshDatabase<T: Sendable>(
+        migrated: Bool,
         _ body: @Sendable (DatabaseURL) async throws -> T
     ) async throws -> T {
         let server = try serverURL()
