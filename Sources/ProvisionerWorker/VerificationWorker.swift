@@ -4,7 +4,7 @@ import ProvisionerDomain
 import ProvisionerStore
 import ServiceLifecycle
 
-/// The verification service: the producer (claims, with the executor and the completer), the
+/// The verification service: the producer's claim loops (with the executor and the completer), the
 /// notifier (LISTEN and the polling fallback), the lease rescuer and the queue gauges, run
 /// together in one task group.
 ///
@@ -59,18 +59,26 @@ public struct VerificationWorker: Service {
 
     public func run() async throws {
         logger.info("verification worker started", metadata: [
-            "batch_size": "\(configuration.batchSize)", "lease": "\(configuration.lease)", "max_attempts": "\(configuration.maxAttempts)",
+            "batch_size": "\(configuration.batchSize)", "claim_streams": "\(configuration.claimStreams)", "lease": "\(configuration.lease)", "max_attempts": "\(configuration.maxAttempts)",
         ])
+        // The notifier wakes the first claim loop; the others wake when a claim finds a backlog.
         let wakeUps = WakeUps()
+        let helpers = (1..<configuration.claimStreams).map { _ in WakeUps() }
         let notifier = notifier(wakeUps)
         await withDiscardingTaskGroup { group in
             group.addTask { await notifier.run() }
             group.addTask { await rescuer.run() }
             group.addTask { await gauges.run() }
-            await producer.run(wakeUps: wakeUps)
+            await withDiscardingTaskGroup { claimLoops in
+                for helper in helpers {
+                    claimLoops.addTask { await producer.run(wakeUps: helper) }
+                }
+                await producer.run(wakeUps: wakeUps, helpers: helpers)
+            }
             group.cancelAll()
         }
         wakeUps.finish()
+        for helper in helpers { helper.finish() }
         logger.info("verification worker stopped")
     }
 }

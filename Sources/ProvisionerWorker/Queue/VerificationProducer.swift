@@ -3,7 +3,8 @@ import ProvisionerDomain
 import ProvisionerStore
 import ServiceLifecycle
 
-/// Claims batches and hands each to the executor and the completer.
+/// Claims batches and hands each to the executor and the completer: one claim loop of the
+/// worker (see `WorkerConfiguration.claimStreams`).
 ///
 /// One statement claims a batch. While more are due than a batch took it claims again at once (the
 /// previous batch is verified and recorded meanwhile, up to `batchesInFlight` at a time), so a
@@ -24,7 +25,10 @@ struct VerificationProducer: Sendable {
         case gracePeriodOver
     }
 
-    func run(wakeUps: WakeUps) async {
+    /// Claims until shutdown. `wakeUps` wakes this loop; `helpers` are the wake-ups of the
+    /// other claim loops of the worker (`claimStreams`), signalled whenever a claim found more
+    /// due than it took.
+    func run(wakeUps: WakeUps, helpers: [WakeUps] = []) async {
         var wake = wakeUps.stream.makeAsyncIterator()
         let limit = configuration.claimLimit(liveCheck: executor.liveCheck != nil)
         await withTaskGroup(of: Finished.self) { group in
@@ -67,7 +71,10 @@ struct VerificationProducer: Sendable {
                         return .batch
                     }
                 }
-                if batch.moreDue { continue }
+                if batch.moreDue {
+                    for helper in helpers { helper.signal() }
+                    continue
+                }
                 _ = await withGracefulShutdownHandler {
                     await wake.next()
                 } onGracefulShutdown: {
