@@ -269,11 +269,16 @@ $$;
 CREATE FUNCTION public.complete_verifications(ids uuid[], versions integer[], verdicts text[], findings_list jsonb[], uri_versions integer[]) RETURNS integer
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_custom_plan'
+    SET "provisioner.verdict_tenant_effects" TO 'off'
     AS $$
 DECLARE
     tenant_ids uuid[];
     locked uuid[];
     recorded integer;
+    event_types text[];
+    event_tenants uuid[];
+    event_credentials uuid[];
+    event_versions integer[];
 BEGIN
     -- 0. A small batch (an idle worker's verdict or a few) reuses the generic plans this
     --    connection made before: planning the three statements below for one job took 1.4 ms
@@ -310,9 +315,11 @@ BEGIN
 
     -- 3. Decide, supersede, write, and update the tenants. `newer` (the window) is the jobs of
     --    the same tenant uploaded after this one; `nv` is the tenant's newest upload verified
-    --    before this batch.
+    --    before this batch. The tenants' active health and activation events are this
+    --    statement's to write (see the header).
+    PERFORM set_config('provisioner.verdict_tenant_effects', 'on', true);
     WITH job AS (
-        SELECT DISTINCT ON (c.id) c.id, c.tenant_id, c.uploaded_at, j.verdict, j.findings,
+        SELECT DISTINCT ON (c.id) c.id, c.tenant_id, c.uploaded_at, c.health_state, j.verdict, j.findings,
                nullif(j.uri_version, 0) AS uri_version
         FROM unnest(ids, versions, verdicts, findings_list, uri_versions) WITH ORDINALITY
                  AS j(id, version, verdict, findings, uri_version, n)
@@ -320,7 +327,7 @@ BEGIN
         WHERE c.id = ANY (locked)
         ORDER BY c.id, j.n
     ), decided AS (
-        SELECT job.id, job.tenant_id, job.findings, job.uri_version, nv.id IS NOT NULL AS tenant_had_verified,
+        SELECT job.id, job.tenant_id, job.findings, job.uri_version, job.health_state, nv.id IS NOT NULL AS tenant_had_verified,
                CASE WHEN job.verdict = 'verified' AND (
                         coalesce((job.uploaded_at, job.id) < (nv.uploaded_at, nv.id), false)
                         OR coalesce(bool_or(job.verdict = 'verified') OVER newer, false))
@@ -352,6 +359,7 @@ BEGIN
         SELECT d.tenant_id,
                (array_agg(d.id) FILTER (WHERE d.final_state = 'verified'))[1] AS winner,
                (array_agg(d.uri_version) FILTER (WHERE d.final_state = 'verified'))[1] AS winner_uri_version,
+               (array_agg(d.health_state) FILTER (WHERE d.final_state = 'verified'))[1] AS winner_health,
                array_agg(d.id) AS job_ids,
                array_agg(d.final_state) AS job_states
         FROM decided d
@@ -364,14 +372,40 @@ BEGIN
                 WHEN t.active_credential_id = ANY (p.job_ids) THEN NULL
                 ELSE t.active_credential_id
             END,
+            -- What tenants_active_health would set: the new active credential's health (the
+            -- verdict does not change a credential's health), none without one.
+            active_health_state = CASE
+                WHEN p.winner IS NOT NULL THEN
+                    CASE WHEN p.winner_uri_version IS NOT DISTINCT FROM t.current_uri_set_version THEN p.winner_health END
+                WHEN t.active_credential_id = ANY (p.job_ids) THEN NULL
+                ELSE t.active_health_state
+            END,
             latest_credential_state = coalesce(p.job_states[array_position(p.job_ids, t.latest_credential_id)],
                                                t.latest_credential_state),
             updated_at = now()
         FROM per_tenant p
+        JOIN tenants o ON o.id = p.tenant_id
         WHERE t.id = p.tenant_id
-        RETURNING t.id
+        -- `o` is the row before this statement (locked in step 1, so unchanged meanwhile).
+        RETURNING t.id, CASE WHEN t.suspended THEN NULL ELSE t.active_credential_id END AS now_active,
+                  CASE WHEN o.suspended THEN NULL ELSE o.active_credential_id END AS was_active, t.current_uri_set_version
+    ), activation AS (
+        -- What webhook_event_from_tenant would record.
+        SELECT u.id AS tenant_id, coalesce(u.now_active, u.was_active) AS credential_id, u.current_uri_set_version,
+               CASE WHEN u.now_active IS NULL THEN 'credential.deactivated' ELSE 'credential.activated' END AS type
+        FROM tenants_updated u
+        WHERE u.now_active IS DISTINCT FROM u.was_active
     )
-    SELECT count(*) INTO recorded FROM written;
+    SELECT (SELECT count(*) FROM written), array_agg(a.type ORDER BY a.tenant_id), array_agg(a.tenant_id ORDER BY a.tenant_id),
+           array_agg(a.credential_id ORDER BY a.tenant_id), array_agg(a.current_uri_set_version ORDER BY a.tenant_id)
+    INTO recorded, event_types, event_tenants, event_credentials, event_versions
+    FROM activation a;
+    PERFORM set_config('provisioner.verdict_tenant_effects', 'off', true);
+
+    -- 4. The activation events, after the statement's own (its `credential.rejected` events).
+    IF event_types IS NOT NULL THEN
+        PERFORM webhook_record_events(event_types, event_tenants, event_credentials, event_versions);
+    END IF;
     RETURN recorded;
 END
 $$;
@@ -1678,7 +1712,7 @@ CREATE TRIGGER tenant_state_counts_update AFTER UPDATE ON public.tenants REFEREN
 -- Name: tenants tenants_active_health; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tenants_active_health BEFORE UPDATE OF active_credential_id ON public.tenants FOR EACH ROW WHEN ((old.active_credential_id IS DISTINCT FROM new.active_credential_id)) EXECUTE FUNCTION public.tenants_active_health();
+CREATE TRIGGER tenants_active_health BEFORE UPDATE OF active_credential_id ON public.tenants FOR EACH ROW WHEN (((old.active_credential_id IS DISTINCT FROM new.active_credential_id) AND (current_setting('provisioner.verdict_tenant_effects'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION public.tenants_active_health();
 
 --
 -- Name: tenants tenants_cache_invalidation_delete; Type: TRIGGER; Schema: public; Owner: -
@@ -1732,7 +1766,7 @@ CREATE TRIGGER webhook_event_from_credential_health AFTER UPDATE OF health_state
 -- Name: tenants webhook_event_from_tenant; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER webhook_event_from_tenant AFTER UPDATE OF active_credential_id, suspended ON public.tenants FOR EACH ROW WHEN (((old.active_credential_id IS DISTINCT FROM new.active_credential_id) OR (old.suspended IS DISTINCT FROM new.suspended))) EXECUTE FUNCTION public.webhook_event_from_tenant();
+CREATE TRIGGER webhook_event_from_tenant AFTER UPDATE OF active_credential_id, suspended ON public.tenants FOR EACH ROW WHEN ((((old.active_credential_id IS DISTINCT FROM new.active_credential_id) OR (old.suspended IS DISTINCT FROM new.suspended)) AND (current_setting('provisioner.verdict_tenant_effects'::text, true) IS DISTINCT FROM 'on'::text))) EXECUTE FUNCTION public.webhook_event_from_tenant();
 
 --
 -- Name: uri_sets webhook_event_from_uri_set; Type: TRIGGER; Schema: public; Owner: -

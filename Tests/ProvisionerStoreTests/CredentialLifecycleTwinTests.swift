@@ -8,7 +8,10 @@ import Testing
 
 /// `complete_verifications` (SQL, set-based) and `CredentialLifecycle.record` (Swift, the
 /// specification) over the same random tenants and batches: they must leave the same states,
-/// the same active credential, the same latest state and the same tenant state.
+/// the same active credential, the same latest state and the same tenant state. The tenant's
+/// active health must be its active credential's, and its activation events (written by the
+/// verdict itself since 0028, not by the row triggers) exactly one for each tenant whose active
+/// credential changed, after the batch's rejection events.
 ///
 /// The random tenants are what the service can reach: at most one verified upload a tenant,
 /// the active credential (if any) that one, the latest pointer on the newest upload; the
@@ -31,11 +34,15 @@ struct CredentialLifecycleTwinTests {
                 try await TestDatabase.withClient(url, purpose: .worker(maximumConnections: 2)) { worker in
                     let queue = VerificationQueue(client: worker, logger: TestDatabase.logger)
                     var random = SeededRandom(seed: seed)
+                    try await Self.subscribeToEveryEvent(on: owner)
                     var largestBatch = 0
+                    var activations = 0
                     for round in 0..<Self.rounds {
                         var tenants = (0..<Self.tenants(inRound: round)).map { _ in Self.randomTenant(&random) }
-                        try await Self.insert(tenants, round: round, on: owner)
+                        try await Self.insert(tenants, round: round, on: owner, &random)
                         let (outcomes, modelVerdicts) = Self.randomBatch(for: tenants, &random)
+                        let activeBefore = Dictionary(uniqueKeysWithValues: tenants.map { ($0.id, $0.model.activeCredentialID) })
+                        let eventsBefore = try await Self.lastEventSeq(on: owner)
 
                         largestBatch = max(largestBatch, outcomes.count)
                         let recorded = try await queue.complete(outcomes)
@@ -48,8 +55,22 @@ struct CredentialLifecycleTwinTests {
                             let stored = try await Self.read(tenant, on: owner)
                             #expect(stored == tenant.model, "seed \(seed), round \(round), tenant \(tenant.id)")
                             #expect(try await Self.tenantState(tenant.id, on: owner) == tenant.model.state, "seed \(seed), round \(round)")
+                            #expect(try await Self.activeHealthIsTheActiveCredentials(tenant.id, on: owner), "seed \(seed), round \(round)")
+
+                            let events = try await Self.events(of: tenant.id, after: eventsBefore, on: owner)
+                            let before = activeBefore[tenant.id] ?? nil
+                            let after = tenant.model.activeCredentialID
+                            var expected: [Event] = []
+                            if before != after {
+                                expected = [Event(type: after == nil ? "credential.deactivated" : "credential.activated", credentialID: after ?? before)]
+                                activations += 1
+                            }
+                            #expect(events.filter { $0.type != "credential.rejected" } == expected, "seed \(seed), round \(round), tenant \(tenant.id)")
+                            let firstActivation = events.firstIndex { $0.type != "credential.rejected" } ?? events.count
+                            #expect(events[firstActivation...].allSatisfy { $0.type != "credential.rejected" }, "seed \(seed), round \(round): order")
                         }
                     }
+                    #expect(activations > 0, "seed \(seed): no active credential changed")
                     #expect(largestBatch > 32, "seed \(seed): no batch took the plans made for large batches")
                 }
             }
@@ -132,7 +153,55 @@ struct CredentialLifecycleTwinTests {
         return (outcomes, model)
     }
 
-    static func insert(_ tenants: [TwinTenant], round: Int, on owner: PostgresClient) async throws {
+    struct Event: Equatable, CustomStringConvertible {
+        let type: String
+        let credentialID: UUID?
+        var description: String { "\(type) \(credentialID?.uuidString ?? "-")" }
+    }
+
+    static func subscribeToEveryEvent(on owner: PostgresClient) async throws {
+        try await owner.query(
+            """
+            INSERT INTO webhook_endpoints (url, events, secret_key_id, secret_sealed)
+            VALUES ('https://hooks.example.com/twin', ARRAY['credential.activated', 'credential.deactivated', 'credential.rejected'], 'k1', '\\x00'::bytea)
+            """,
+            logger: TestDatabase.logger
+        )
+    }
+
+    static func lastEventSeq(on owner: PostgresClient) async throws -> Int64 {
+        let rows = try await owner.query("SELECT coalesce(max(seq), 0) FROM webhook_deliveries", logger: TestDatabase.logger)
+        for try await seq in rows.decode(Int64.self) { return seq }
+        return 0
+    }
+
+    static func events(of tenant: UUID, after seq: Int64, on owner: PostgresClient) async throws -> [Event] {
+        let rows = try await owner.query(
+            "SELECT event_type, credential_id FROM webhook_deliveries WHERE tenant_id = \(tenant) AND seq > \(seq) ORDER BY seq",
+            logger: TestDatabase.logger
+        )
+        var events: [Event] = []
+        for try await (type, credential) in rows.decode((String, UUID?).self) {
+            events.append(Event(type: type, credentialID: credential))
+        }
+        return events
+    }
+
+    static func activeHealthIsTheActiveCredentials(_ tenant: UUID, on owner: PostgresClient) async throws -> Bool {
+        let rows = try await owner.query(
+            """
+            SELECT t.active_health_state IS NOT DISTINCT FROM (SELECT c.health_state FROM credentials c WHERE c.id = t.active_credential_id)
+            FROM tenants t WHERE t.id = \(tenant)
+            """,
+            logger: TestDatabase.logger
+        )
+        for try await same in rows.decode(Bool.self) { return same }
+        return false
+    }
+
+    static let healthStates = ["unchecked", "ok", "propagating", "redirect_uri_not_registered", "client_deleted", "client_secret_invalid"]
+
+    static func insert(_ tenants: [TwinTenant], round: Int, on owner: PostgresClient, _ random: inout SeededRandom) async throws {
         for (index, tenant) in tenants.enumerated() {
             let model = tenant.model
             try await owner.query(
@@ -143,12 +212,14 @@ struct CredentialLifecycleTwinTests {
                 logger: TestDatabase.logger
             )
             for upload in model.uploads.values {
+                // Any health: the tenant's active health must follow whichever becomes active.
+                let health = healthStates[random.next(below: healthStates.count)]
                 try await owner.query(
                     """
                     INSERT INTO credentials (id, tenant_id, state, uploaded_at, uploaded_by, sha256, sealed_key_id, sealed_file,
-                                             uri_set_version, claimed_by, lease_expires_at)
+                                             uri_set_version, health_state, claimed_by, lease_expires_at)
                     VALUES (\(upload.id), \(tenant.id), \(upload.state.rawValue), \(upload.uploadedAt), 'twin', \(String(repeating: "0", count: 64)),
-                            'k1', '\\x00'::bytea, \(upload.uriSetVersion),
+                            'k1', '\\x00'::bytea, \(upload.uriSetVersion), \(health),
                             \(upload.state == .verifying ? "twin-worker" : nil), \(upload.state == .verifying ? Date().addingTimeInterval(60) : nil))
                     """,
                     logger: TestDatabase.logger
