@@ -77,8 +77,7 @@ public struct VerificationWorker: Service {
             }
             group.cancelAll()
         }
-        wakeUps.finish()
-        for helper in helpers { helper.finish() }
+        for loop in [wakeUps] + helpers { loop.finish() }
         logger.info("verification worker stopped")
     }
 }

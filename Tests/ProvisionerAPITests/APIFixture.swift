@@ -30,7 +30,7 @@ enum APIFixture {
         _ body: @Sendable (PostgresTenantStore, PostgresTokenStore) async throws -> T
     ) async throws -> T {
         try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-            let database = Database(client: client, logger: TestDatabase.logger, deadline: TestDatabase.deadline)
+            let database = TestDatabase.database(client)
             return try await body(PostgresTenantStore(database: database), PostgresTokenStore(database: database))
         }
     }

@@ -124,7 +124,7 @@ import Testing
 enum MatrixFixture {
     static func make(_ url: DatabaseURL) async throws -> [AuthorizationMatrixTests.Caller: String] {
         try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-            let database = Database(client: client, logger: TestDatabase.logger, deadline: TestDatabase.deadline)
+            let database = TestDatabase.database(client)
             let tenants = PostgresTenantStore(database: database)
             let tokens = PostgresTokenStore(database: database)
             func audit(_ action: String) -> AuditEntry {

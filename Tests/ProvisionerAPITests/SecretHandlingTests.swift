@@ -188,7 +188,7 @@ import Testing
 
             // `provisioner keys rewrap` with B,A, as provisioner_app.
             let progress = try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-                try await SecretRewrapper(database: Database(client: client, logger: TestDatabase.logger, deadline: TestDatabase.deadline), sealer: SecretSealer(keyring: bThenA))
+                try await SecretRewrapper(database: TestDatabase.database(client), sealer: SecretSealer(keyring: bThenA))
                     .rewrapAll(batchSize: 1)
             }
             #expect(progress.rewrapped == 1)
@@ -196,7 +196,7 @@ import Testing
             #expect(try await CredentialFixture.count(url, "SELECT count(*)::int8 FROM credentials WHERE sealed_key_id <> 'keyB'") == 0)
             // Running it again has nothing to do.
             let again = try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-                try await SecretRewrapper(database: Database(client: client, logger: TestDatabase.logger, deadline: TestDatabase.deadline), sealer: SecretSealer(keyring: bThenA)).rewrapAll()
+                try await SecretRewrapper(database: TestDatabase.database(client), sealer: SecretSealer(keyring: bThenA)).rewrapAll()
             }
             #expect(again.rewrapped == 0 && again.failed.isEmpty)
 
@@ -229,7 +229,7 @@ import Testing
             // The operator forgot to keep A in the keyring.
             let progress = try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
                 try await SecretRewrapper(
-                    database: Database(client: client, logger: TestDatabase.logger, deadline: TestDatabase.deadline), sealer: SecretSealer(keyring: try EncryptionKeyring(parsing: entryB))
+                    database: TestDatabase.database(client), sealer: SecretSealer(keyring: try EncryptionKeyring(parsing: entryB))
                 ).rewrapAll()
             }
             #expect(progress.rewrapped == 0)

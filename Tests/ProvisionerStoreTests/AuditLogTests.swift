@@ -39,7 +39,7 @@ import Testing
             try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
                 // 40 concurrent writes through two connections: in a full parallel run the last
                 // one has waited longer than 30 s for the 39 before it (`TestDatabase.deadline`).
-                let database = Database(client: client, logger: logger, deadline: TestDatabase.deadline)
+                let database = TestDatabase.database(client, logger: logger)
                 return try await body(Stores(
                     database: database, tenants: PostgresTenantStore(database: database), tokens: PostgresTokenStore(database: database),
                     audit: PostgresAuditStore(database: database), client: client

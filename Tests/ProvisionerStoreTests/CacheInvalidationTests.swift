@@ -48,11 +48,11 @@ import Testing
             try await TestDatabase.withClient(url, purpose: .owner) { owner in
                 try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 4)) { client in
                     try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { other in
-                        let database = Database(client: client, logger: logger, deadline: TestDatabase.deadline)
+                        let database = TestDatabase.database(client, logger: logger)
                         let tokens = CachingTokenStore(base: PostgresTokenStore(database: database), timeToLive: timeToLive)
                         let tenants = CachingTenantStore(base: PostgresTenantStore(database: database), timeToLive: timeToLive)
                         let uriSets = CachingURISetStore(base: PostgresURISetStore(database: database), timeToLive: timeToLive)
-                        let otherDatabase = Database(client: other, logger: logger, deadline: TestDatabase.deadline)
+                        let otherDatabase = TestDatabase.database(other, logger: logger)
                         let tenant = try await PostgresTenantStore(database: otherDatabase)
                             .create(slug: TenantSlug(validating: "acme"), displayName: "Acme", audit: audit)
                         let otherTokens = PostgresTokenStore(database: otherDatabase)

@@ -36,7 +36,7 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { (group: inout ThrowingTaskGroup<Void, any Error>) async throws -> Void in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
-                let database = Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline)
+                let database = TestDatabase.database(client, logger: Self.logger)
                 let tenant = UUID()
                 for (scope, allTenants, tenantID) in [(AccessScope.tenant(tenant), "off", tenant.uuidString.lowercased()), (.allTenants, "on", "")] {
                     let rows = try await database.call(scope) { "SELECT * FROM session_in_call(\($0))" }
@@ -80,7 +80,7 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { (group: inout ThrowingTaskGroup<Void, any Error>) async throws -> Void in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
-                let store = PostgresCredentialStore(database: Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline))
+                let store = PostgresCredentialStore(database: TestDatabase.database(client, logger: Self.logger))
                 #expect(try await store.get(tenantID: acme, id: acmeUpload, scope: .tenant(acme))?.tenantSlug == "acme")
                 #expect(try await store.get(tenantID: globex, id: globexUpload, scope: .tenant(acme)) == nil)
                 #expect(try await store.get(tenantID: globex, id: globexUpload, scope: .tenant(UUID())) == nil)

@@ -154,7 +154,7 @@ import Testing
                 }
             }
             try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-                let database = Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline)
+                let database = TestDatabase.database(client, logger: Self.logger)
                 // Really provisioner_app, really under RLS.
                 let who = try await database.transaction(.allTenants) { connection in
                     var role = ""
@@ -237,7 +237,7 @@ import Testing
             // may join through a scan of tenants, at this size about as cheap as an index and
             // chosen or not with the visibility map; at 100,000 tenants it walks tenant_search_newest.
             try await TestDatabase.withClient(url, purpose: .owner) { owner in
-                let database = Database(client: owner, logger: Self.logger, deadline: TestDatabase.deadline, role: url.username)
+                let database = TestDatabase.database(owner, logger: Self.logger, role: url.username)
                 let cursorAt = "now() - interval '500 hours'"
                 let searches: [(String, String, TenantState?, Bool, rare: Bool)] = [
                     ("q", "acme", nil, false, rare: false),
@@ -291,7 +291,7 @@ import Testing
                 }
             }
             try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-                let database = Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline)
+                let database = TestDatabase.database(client, logger: Self.logger)
                 let summary = try await PostgresDashboardStore(database: database).summary()
                 let truth = try await database.transaction(.allTenants) { connection in
                     var counts: [TenantState: Int] = [:]
@@ -335,7 +335,7 @@ import Testing
                 }
             }
             try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-                let database = Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline)
+                let database = TestDatabase.database(client, logger: Self.logger)
                 let tenants = PostgresTenantStore(database: database)
                 func expected(_ filter: TenantFilter) async throws -> [String] {
                     try await database.transaction(.allTenants) { connection in
@@ -386,7 +386,7 @@ import Testing
     @Test func searchTreatsWildcardsLiterally() async throws {
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-                let database = Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline)
+                let database = TestDatabase.database(client, logger: Self.logger)
                 let tenants = PostgresTenantStore(database: database)
                 let audit = AuditEntry(actor: .anonymous, action: "tenant.create", requestID: nil, sourceAddress: nil)
                 for (slug, name) in [("wild-one", "Half 50%_Off Shop"), ("wild-two", "Half 50xyOff Shop"), ("wild-three", "A_B"), ("wild-four", "AxB")] {

@@ -54,7 +54,7 @@ import Testing
     /// Tenants acme, globex and initech, and a token of each role (so audit_events has rows of
     /// several tenants and of none).
     static func seed(_ client: PostgresClient) async throws -> [TenantRecord] {
-        let database = Database(client: client, logger: logger, deadline: TestDatabase.deadline)
+        let database = TestDatabase.database(client, logger: logger)
         let tenants = PostgresTenantStore(database: database)
         let tokens = PostgresTokenStore(database: database)
         var made: [TenantRecord] = []
@@ -82,7 +82,7 @@ import Testing
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
                 _ = try await Self.seed(client)
-                let database = Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline)
+                let database = TestDatabase.database(client, logger: Self.logger)
                 for table in tables.sorted() {
                     let visible = try await database.transaction(.allTenants) { try await Self.count(table, on: $0) }
                     if ["tenants", "audit_events"].contains(table) {
@@ -118,7 +118,7 @@ import Testing
         try await TestDatabase.withFreshDatabase { url in
             try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
                 let made = try await Self.seed(client)
-                let database = Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline)
+                let database = TestDatabase.database(client, logger: Self.logger)
                 let store = PostgresTenantStore(database: database)
                 for tenant in made {
                     let (slugs, auditTenants) = try await database.transaction(.tenant(tenant.id)) { connection in
@@ -236,7 +236,7 @@ import Testing
                 }
                 #expect(users == ["provisioner_app"])
                 // Also inside the transactions of the service.
-                let inside = try await Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline).transaction(.allTenants) { connection in
+                let inside = try await TestDatabase.database(client, logger: Self.logger).transaction(.allTenants) { connection in
                     var users: [String] = []
                     for try await user in try await connection.query("SELECT current_user::text", logger: Self.logger).decode(String.self) {
                         users.append(user)

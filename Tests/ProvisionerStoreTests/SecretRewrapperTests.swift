@@ -124,7 +124,7 @@ import Testing
         onBatch: @escaping @Sendable (SecretRewrapper.Progress) async throws -> Void = { _ in }
     ) async throws -> SecretRewrapper.Progress {
         try await TestDatabase.withClient(url, purpose: .application(maximumConnections: 2)) { client in
-            try await SecretRewrapper(database: Database(client: client, logger: logger, deadline: TestDatabase.deadline), sealer: SecretSealer(keyring: keyring))
+            try await SecretRewrapper(database: TestDatabase.database(client, logger: logger), sealer: SecretSealer(keyring: keyring))
                 .rewrapAll(batchSize: batchSize, onBatch: onBatch)
         }
     }

@@ -45,7 +45,7 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
-                let database = Database(client: client, logger: Self.logger, deadline: TestDatabase.deadline)
+                let database = TestDatabase.database(client, logger: Self.logger)
                 let inside = try await database.transaction(.tenant(UUID())) { connection in
                     try await Self.session(on: connection)
                 }

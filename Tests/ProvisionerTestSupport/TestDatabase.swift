@@ -21,6 +21,13 @@ public enum TestDatabase {
     /// subject (the readiness probe's, OperationsEndpointsTests); finite, so a hang still fails.
     public static let deadline: Duration = .seconds(120)
 
+    /// The stores' `Database` on a test's client, under `deadline`; `role` as in `Database`.
+    public static func database(
+        _ client: PostgresClient, logger: Logger = TestDatabase.logger, role: String = DatabaseClientFactory.applicationRole
+    ) -> Database {
+        Database(client: client, logger: logger, deadline: deadline, role: role)
+    }
+
     /// The folder of SQL migrations at the root of the checkout.
     public static let migrationsDirectory: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -37,7 +37,7 @@ struct WorkerFixture: Sendable {
     /// The fixture's own writes (tenants, uploads) wait longer than the service's 5 s: with
     /// every suite running at once on two cores, concurrent uploads queued on one tenant's row
     /// can take more than that, and the deadline is not what these tests are about.
-    var database: Database { Database(client: client, logger: TestDatabase.logger, deadline: TestDatabase.deadline) }
+    var database: Database { TestDatabase.database(client) }
     var queue: VerificationQueue { VerificationQueue(client: client, logger: TestDatabase.logger) }
 
     static func audit(_ action: String) -> AuditEntry {
