@@ -2,7 +2,7 @@
 # bench/run-all.sh (`make bench`): every benchmark, then one table of their figures.
 #
 # Builds the release binaries once (or takes $BIN_DIR), then runs bench/drain.sh,
-# bench/latency.sh, bench/client-latency.sh, bench/queue-vs-pgqueuer.sh (which installs PgQueuer
+# bench/queue-cost.sh, bench/latency.sh, bench/client-latency.sh, bench/queue-vs-pgqueuer.sh (which installs PgQueuer
 # from PyPI into .local/pgqueuer-venv the first time), bench/webhooks.sh, bench/pooler-capacity.sh and every bench/dashboard-*.sh (not the
 # *-seed.sh helpers), one after the other, each with its own defaults (BENCH_QUICK=1: smaller
 # runs, for a smoke test). A script reports figures as `RESULT name=value unit` lines; its
@@ -25,12 +25,12 @@ if [ -z "${BIN_DIR:-}" ]; then
 fi
 export BIN_DIR
 
-scripts=(bench/drain.sh bench/latency.sh bench/client-latency.sh bench/queue-vs-pgqueuer.sh bench/webhooks.sh bench/pooler-capacity.sh)
+scripts=(bench/drain.sh bench/queue-cost.sh bench/latency.sh bench/client-latency.sh bench/queue-vs-pgqueuer.sh bench/webhooks.sh bench/pooler-capacity.sh)
 for script in bench/dashboard-*.sh; do
 	case "$script" in *-seed.sh | *'*'*) continue ;; esac
 	scripts+=("$script")
 done
-declare -A quick_args=([bench/drain.sh]="5000 200" [bench/latency.sh]="50 10 5" [bench/client-latency.sh]="50 50"
+declare -A quick_args=([bench/drain.sh]="5000 200" [bench/queue-cost.sh]="5000 200" [bench/latency.sh]="50 10 5" [bench/client-latency.sh]="50 50"
 	[bench/queue-vs-pgqueuer.sh]="5000 5x100" [bench/webhooks.sh]="2000 400 50" [bench/pooler-capacity.sh]="2000 8")
 
 out=.local/bench
