@@ -48,9 +48,9 @@ public struct WorkerConfiguration: Sendable {
     /// Claim loops of one worker. The first claims on every wake-up (a notification, the poll
     /// timer); the others only help with a backlog: they claim when a claim of the first has
     /// found more due than it took, go on while theirs do, and wait otherwise, so an idle queue
-    /// costs one claim per wake-up as with one loop. One claim of 4,000 is 125 ms of PostgreSQL's time on its own and
-    /// 330-380 ms beside the verdicts of the batches before it; with one loop the claims, one
-    /// after the other, were the whole drain, with a core idle a fifth of the time. Draining
+    /// costs one claim per wake-up as with one loop. One claim of 4,000 is 125 ms of
+    /// PostgreSQL's time on its own and 330-380 ms beside the verdicts of the batches before it;
+    /// with one loop the claims, one after the other, were the whole drain. Draining
     /// 20,000 uploads on the 2-core machine (four runs each, alternating), two loops against
     /// one: over 1,000 tenants 15,300-19,300/s against 11,800-14,200; over 200 tenants
     /// 18,900-21,700 against 13,200-18,100. Three loops were no faster than two. A worker holds
